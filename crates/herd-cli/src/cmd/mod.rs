@@ -1,0 +1,4 @@
+//! One module per subcommand. Each exposes an `Args` struct (clap) and a `run` function
+//! returning the exit code.
+
+pub mod simulate;

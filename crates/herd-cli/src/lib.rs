@@ -1,0 +1,37 @@
+//! herd's command line: one clap tree, one module per command under [`cmd`].
+//!
+//! Every client command lives here; `herd agent` (the daemon) is dispatched by the `herd`
+//! binary to `herd-daemon`. Commands print for people by default and take `--json` where
+//! they report state. Errors are printed once, to stderr, with the exit code the command
+//! documents (2 for bad input, 1 for other failures).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod cmd;
+
+/// herd: a high-availability cluster stack in one binary.
+///
+/// Membership and quorum, a Pacemaker-compatible resource manager, resource agents,
+/// fencing, and replicated block storage for virtual-machine disks.
+#[derive(Debug, Parser)]
+#[command(name = "herd", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands, one line each in `herd --help`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute what the cluster would do next for a CIB file (like crm_simulate)
+    Simulate(cmd::simulate::SimulateArgs),
+}
+
+/// Runs one parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Simulate(args) => cmd::simulate::run(args),
+    }
+}

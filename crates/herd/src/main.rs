@@ -1,0 +1,13 @@
+//! The `herd` binary: parses the command line and hands it to the crate that does the work.
+//!
+//! This file only dispatches. Client commands live in `herd-cli`; the per-node daemon
+//! (`herd agent`) will live in `herd-daemon`. Nothing here decides anything.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = herd_cli::Cli::parse();
+    herd_cli::run(cli)
+}
