@@ -1,0 +1,413 @@
+//! Unpacks constraints: locations (scores, rules, roles, patterns), colocations and
+//! orderings (plain and with resource sets), tickets, with tags expanded.
+//!
+//! Unknown references become diagnostics naming the constraint. No I/O.
+
+use herd_types::Score;
+
+use super::{is_true, parse_score};
+use crate::cluster::{Cluster, Colocation, Ordering, Role, RscIx, Task};
+use crate::input::{
+    ColocationDef, ConstraintDef, Input, LocationDef, OrderDef, RscSet, Rule, TicketDef,
+};
+use crate::rules::{self, RuleContext};
+
+pub(crate) fn unpack_constraints(input: &Input, cluster: &mut Cluster) {
+    for c in &input.constraints {
+        match c {
+            ConstraintDef::Location(l) => location(input, cluster, l),
+            ConstraintDef::Colocation(c) => colocation(input, cluster, c),
+            ConstraintDef::Order(o) => order(input, cluster, o),
+            ConstraintDef::Ticket(t) => ticket(input, cluster, t),
+        }
+    }
+}
+
+/// Resolves an id (or tag) to resources; reports unknown ids.
+fn resolve(input: &Input, cluster: &mut Cluster, id: &str, line: u32, cons: &str) -> Vec<RscIx> {
+    if let Some(&ix) = cluster.by_id.get(id) {
+        return vec![ix];
+    }
+    if let Some(refs) = input.tags.get(id) {
+        let refs = refs.clone();
+        return refs
+            .iter()
+            .flat_map(|r| resolve(input, cluster, r, line, cons))
+            .collect();
+    }
+    cluster.diag(
+        line,
+        cons,
+        format!("constraint {cons} references unknown resource {id}"),
+    );
+    vec![]
+}
+
+fn add_location(cluster: &mut Cluster, rsc: RscIx, node: usize, score: Score, role: Option<Role>) {
+    if let Some(role) = role.filter(|r| *r == Role::Promoted || *r == Role::Unpromoted) {
+        cluster.role_locations.push((rsc, node, score, role));
+        return;
+    }
+    let mut stack = vec![rsc];
+    while let Some(r) = stack.pop() {
+        let slot = &mut cluster.rscs[r].allowed[node];
+        *slot = Some(slot.unwrap_or(Score::ZERO) + score);
+        stack.extend(cluster.rscs[r].children.iter().copied());
+    }
+}
+
+fn location(input: &Input, cluster: &mut Cluster, l: &LocationDef) {
+    let mut targets: Vec<RscIx> = vec![];
+    if let Some(r) = &l.rsc {
+        targets = resolve(input, cluster, r, l.line, &l.id);
+    } else if let Some(p) = &l.rsc_pattern {
+        let pat = p.trim_start_matches('^').trim_end_matches('$');
+        let tops = cluster.top.clone();
+        targets = tops
+            .into_iter()
+            .filter(|&t| simple_match(pat, &cluster.rscs[t].id))
+            .collect();
+    }
+    for s in &l.sets {
+        for r in &s.resources {
+            targets.extend(resolve(input, cluster, r, l.line, &l.id));
+        }
+    }
+    let role = l.role.as_deref().and_then(Role::parse);
+    for rsc in targets {
+        if let Some(node) = &l.node {
+            let Some(n) = cluster.node_by_name(node) else {
+                continue;
+            };
+            let score = parse_score(l.score.as_deref()).unwrap_or(Score::ZERO);
+            add_location(cluster, rsc, n, score, role);
+        }
+        for rule in &l.rules {
+            location_rule(cluster, rsc, rule, role);
+        }
+    }
+}
+
+/// A tiny regex subset for `rsc-pattern`: literal text with `.`, `.*` and `[...]`-free.
+fn simple_match(pat: &str, text: &str) -> bool {
+    fn m(p: &[u8], t: &[u8]) -> bool {
+        match p {
+            [] => t.is_empty(),
+            [b'.', b'*', rest @ ..] => (0..=t.len()).any(|i| m(rest, &t[i..])),
+            [c, b'*', rest @ ..] => {
+                let mut i = 0;
+                loop {
+                    if m(rest, &t[i..]) {
+                        return true;
+                    }
+                    if i < t.len() && (t[i] == *c || *c == b'.') {
+                        i += 1;
+                    } else {
+                        return false;
+                    }
+                }
+            }
+            [b'.', rest @ ..] => !t.is_empty() && m(rest, &t[1..]),
+            [c, rest @ ..] => t.first() == Some(c) && m(rest, &t[1..]),
+        }
+    }
+    m(pat.as_bytes(), text.as_bytes())
+}
+
+fn location_rule(cluster: &mut Cluster, rsc: RscIx, rule: &Rule, role: Option<Role>) {
+    let role = rule.role.as_deref().and_then(Role::parse).or(role);
+    let now = cluster.options.now;
+    for n in 0..cluster.nodes.len() {
+        let ctx = RuleContext {
+            attrs: Some(&cluster.nodes[n].attrs),
+            ..RuleContext::plain(now)
+        };
+        if !rules::eval(rule, &ctx) {
+            continue;
+        }
+        let score = match &rule.score_attribute {
+            Some(attr) => match cluster.nodes[n]
+                .attrs
+                .get(attr)
+                .and_then(|v| parse_score(Some(v)))
+            {
+                Some(s) => s,
+                None => continue,
+            },
+            None => parse_score(rule.score.as_deref()).unwrap_or(Score::ZERO),
+        };
+        add_location(cluster, rsc, n, score, role);
+    }
+}
+
+fn role_of(text: &Option<String>) -> Role {
+    text.as_deref()
+        .and_then(Role::parse)
+        .filter(|r| *r != Role::Started)
+        .unwrap_or(Role::Unknown)
+}
+
+fn push_colocation(cluster: &mut Cluster, c: Colocation) {
+    if c.dependent == c.primary {
+        return;
+    }
+    let ix = cluster.colocations.len();
+    let (d, p) = (c.dependent, c.primary);
+    cluster.colocations.push(c);
+    cluster.rscs[d].this_with.push(ix);
+    cluster.rscs[p].with_this.push(ix);
+}
+
+fn colocation(input: &Input, cluster: &mut Cluster, c: &ColocationDef) {
+    let score = parse_score(c.score.as_deref()).unwrap_or(Score::ZERO);
+    let influence = c.influence.as_deref().is_none_or(is_true);
+    let mk = |d, p, dr, pr, s| Colocation {
+        id: c.id.clone(),
+        dependent: d,
+        primary: p,
+        dependent_role: dr,
+        primary_role: pr,
+        score: s,
+        node_attribute: c.node_attribute.clone(),
+        influence,
+    };
+    if c.sets.is_empty() {
+        let (Some(r), Some(w)) = (&c.rsc, &c.with_rsc) else {
+            cluster.diag(
+                c.line,
+                &c.id,
+                format!("colocation {} needs rsc and with-rsc", c.id),
+            );
+            return;
+        };
+        let ds = resolve(input, cluster, r, c.line, &c.id);
+        let ps = resolve(input, cluster, w, c.line, &c.id);
+        for &d in &ds {
+            for &p in &ps {
+                push_colocation(
+                    cluster,
+                    mk(d, p, role_of(&c.rsc_role), role_of(&c.with_rsc_role), score),
+                );
+            }
+        }
+        return;
+    }
+    let sets: Vec<(Vec<RscIx>, &RscSet)> = c
+        .sets
+        .iter()
+        .map(|s| {
+            (
+                s.resources
+                    .iter()
+                    .flat_map(|r| resolve(input, cluster, r, c.line, &c.id))
+                    .collect(),
+                s,
+            )
+        })
+        .collect();
+    for (members, set) in &sets {
+        let s = set
+            .score
+            .as_deref()
+            .and_then(|v| parse_score(Some(v)))
+            .unwrap_or(score);
+        let role = role_of(&set.role);
+        if set.sequential.as_deref().is_none_or(is_true) {
+            for w in members.windows(2) {
+                push_colocation(cluster, mk(w[1], w[0], role, role, s));
+            }
+        }
+    }
+    for pair in sets.windows(2) {
+        let (a, sa) = &pair[0];
+        let (b, sb) = &pair[1];
+        // Members of the earlier set depend on the later set.
+        let (dr, pr) = (role_of(&sa.role), role_of(&sb.role));
+        if let Some(&last) = b.first() {
+            let primaries: Vec<RscIx> = if sb.sequential.as_deref().is_none_or(is_true) {
+                vec![last]
+            } else {
+                b.clone()
+            };
+            let dependents: Vec<RscIx> = if sa.sequential.as_deref().is_none_or(is_true) {
+                a.last().copied().into_iter().collect()
+            } else {
+                a.clone()
+            };
+            for &d in &dependents {
+                for &p in &primaries {
+                    push_colocation(cluster, mk(d, p, dr, pr, score));
+                }
+            }
+        }
+    }
+}
+
+fn push_order(
+    cluster: &mut Cluster,
+    id: &str,
+    first: RscIx,
+    ft: Task,
+    then: RscIx,
+    tt: Task,
+    mandatory: bool,
+    symmetric: bool,
+) {
+    cluster.orderings.push(Ordering {
+        id: id.to_owned(),
+        first,
+        first_task: ft,
+        then,
+        then_task: tt,
+        mandatory,
+    });
+    if symmetric {
+        if let (Some(fi), Some(ti)) = (inverse(ft), inverse(tt)) {
+            cluster.orderings.push(Ordering {
+                id: id.to_owned(),
+                first: then,
+                first_task: ti,
+                then: first,
+                then_task: fi,
+                mandatory,
+            });
+        }
+    }
+}
+
+fn inverse(t: Task) -> Option<Task> {
+    Some(match t {
+        Task::Start => Task::Stop,
+        Task::Stop => Task::Start,
+        Task::Promote => Task::Demote,
+        Task::Demote => Task::Promote,
+        Task::Started => Task::Stopped,
+        Task::Stopped => Task::Started,
+        Task::Promoted => Task::Demoted,
+        Task::Demoted => Task::Promoted,
+        _ => return None,
+    })
+}
+
+fn order(input: &Input, cluster: &mut Cluster, o: &OrderDef) {
+    let kind = o.kind.as_deref().map(str::to_ascii_lowercase);
+    let score = parse_score(o.score.as_deref());
+    let mandatory = match kind.as_deref() {
+        Some("mandatory") => true,
+        Some("optional") | Some("serialize") => false,
+        _ => score.is_none_or(|s| s.value() > 0),
+    };
+    let symmetric = o
+        .symmetrical
+        .as_deref()
+        .map_or(kind.as_deref() != Some("serialize"), is_true);
+    if o.sets.is_empty() {
+        let (Some(f), Some(t)) = (&o.first, &o.then) else {
+            cluster.diag(
+                o.line,
+                &o.id,
+                format!("order {} needs first and then", o.id),
+            );
+            return;
+        };
+        let ft = o
+            .first_action
+            .as_deref()
+            .and_then(Task::parse)
+            .unwrap_or(Task::Start);
+        let tt = o.then_action.as_deref().and_then(Task::parse).unwrap_or(ft);
+        let fs = resolve(input, cluster, f, o.line, &o.id);
+        let ts = resolve(input, cluster, t, o.line, &o.id);
+        for &a in &fs {
+            for &b in &ts {
+                push_order(cluster, &o.id, a, ft, b, tt, mandatory, symmetric);
+            }
+        }
+        return;
+    }
+    let sets: Vec<(Vec<RscIx>, &RscSet)> = o
+        .sets
+        .iter()
+        .map(|s| {
+            (
+                s.resources
+                    .iter()
+                    .flat_map(|r| resolve(input, cluster, r, o.line, &o.id))
+                    .collect(),
+                s,
+            )
+        })
+        .collect();
+    let task = |s: &RscSet| {
+        s.action
+            .as_deref()
+            .and_then(Task::parse)
+            .unwrap_or(Task::Start)
+    };
+    for (members, set) in &sets {
+        if set.sequential.as_deref().is_none_or(is_true) {
+            for w in members.windows(2) {
+                push_order(
+                    cluster,
+                    &o.id,
+                    w[0],
+                    task(set),
+                    w[1],
+                    task(set),
+                    mandatory,
+                    symmetric,
+                );
+            }
+        }
+    }
+    for pair in sets.windows(2) {
+        let (a, sa) = &pair[0];
+        let (b, sb) = &pair[1];
+        let firsts: Vec<RscIx> = if sa.sequential.as_deref().is_none_or(is_true) {
+            a.last().copied().into_iter().collect()
+        } else {
+            a.clone()
+        };
+        let thens: Vec<RscIx> = if sb.sequential.as_deref().is_none_or(is_true) {
+            b.first().copied().into_iter().collect()
+        } else {
+            b.clone()
+        };
+        for &f in &firsts {
+            for &t in &thens {
+                push_order(
+                    cluster,
+                    &o.id,
+                    f,
+                    task(sa),
+                    t,
+                    task(sb),
+                    mandatory,
+                    symmetric,
+                );
+            }
+        }
+    }
+}
+
+fn ticket(input: &Input, cluster: &mut Cluster, t: &TicketDef) {
+    let granted = cluster.tickets.get(&t.ticket).copied().unwrap_or(false);
+    if granted {
+        return;
+    }
+    let mut targets = vec![];
+    if let Some(r) = &t.rsc {
+        targets = resolve(input, cluster, r, t.line, &t.id);
+    }
+    for s in &t.sets {
+        for r in &s.resources {
+            targets.extend(resolve(input, cluster, r, t.line, &t.id));
+        }
+    }
+    let role = t.rsc_role.as_deref().and_then(Role::parse);
+    for rsc in targets {
+        for n in 0..cluster.nodes.len() {
+            add_location(cluster, rsc, n, Score::MINUS_INFINITY, role);
+        }
+    }
+}

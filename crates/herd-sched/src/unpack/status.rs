@@ -1,0 +1,619 @@
+//! Unpacks the status section: node membership (online, unclean, standby, shutdown),
+//! transient attributes, and each resource's operation history (current role, location,
+//! failures with their on-fail handling, pending operations, fail counts).
+//!
+//! Not placement. No I/O.
+
+use herd_types::Score;
+
+use super::{is_true, parse_interval_ms};
+use crate::cluster::{Cluster, NodeIx, Role, Rsc, RscIx, Variant};
+use crate::input::{Input, LrmOp, LrmResource, NodeStateDef};
+
+/// How to react to a failed operation, from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum OnFail {
+    Ignore,
+    Demote,
+    Recover,
+    Migrate,
+    Block,
+    Stop,
+    Standby,
+    Fence,
+}
+
+pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
+    let mut states: Vec<(NodeIx, &NodeStateDef)> = vec![];
+    for ns in &input.node_states {
+        let ix = cluster
+            .nodes
+            .iter()
+            .position(|n| n.id == ns.id)
+            .or_else(|| ns.uname.as_deref().and_then(|u| cluster.node_by_name(u)));
+        match ix {
+            Some(ix) => states.push((ix, ns)),
+            None => cluster.diag(
+                ns.line,
+                &ns.id,
+                format!("node_state {} names no configured node", ns.id),
+            ),
+        }
+    }
+    for &(ix, ns) in &states {
+        unpack_node_state(cluster, ix, ns);
+    }
+    let fencing = cluster.options.stonith_enabled;
+    for node in &mut cluster.nodes {
+        if !node.seen && !node.remote && fencing && cluster.options.startup_fencing {
+            node.unclean = true;
+            node.fence_reason
+                .get_or_insert_with(|| "node is unclean".into());
+        }
+    }
+    for &(ix, ns) in &states {
+        let node = &cluster.nodes[ix];
+        if !(node.online || (fencing && node.unclean)) {
+            continue;
+        }
+        for lrm in &ns.resources {
+            unpack_lrm_resource(cluster, ix, lrm);
+        }
+    }
+    apply_fail_counts(cluster);
+}
+
+fn unpack_node_state(cluster: &mut Cluster, ix: NodeIx, ns: &NodeStateDef) {
+    let fencing = cluster.options.stonith_enabled;
+    let node = &mut cluster.nodes[ix];
+    node.seen = true;
+    for (k, v) in &ns.attrs {
+        node.attrs.insert(k.clone(), v.clone());
+    }
+    let attr_true = |k: &str| node.attrs.get(k).is_some_and(|v| is_true(v));
+    node.standby = attr_true("standby");
+    node.maintenance = attr_true("maintenance");
+    node.shutdown = node
+        .attrs
+        .get("shutdown")
+        .is_some_and(|v| !v.is_empty() && v != "0");
+    if node.remote || ns.remote_node.as_deref().is_some_and(is_true) {
+        node.remote = true;
+        return;
+    }
+    let in_cluster = ns.in_ccm.as_deref().map(is_true);
+    let peer_online = ns
+        .crmd
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case("online"));
+    let join = ns.join.as_deref().unwrap_or("");
+    let expected = ns.expected.as_deref().unwrap_or("down");
+    let terminate = node
+        .attrs
+        .get("terminate")
+        .is_some_and(|t| is_true(t) || t.starts_with(|c: char| c.is_ascii_digit() && c != '0'));
+    if !fencing {
+        node.online = in_cluster == Some(true) && peer_online && join == "member";
+        if in_cluster == Some(true) && peer_online && join != "member" {
+            node.pending = true;
+        }
+        return;
+    }
+    let mut online = in_cluster == Some(true);
+    let mut fence = |node: &mut crate::cluster::Node, reason: &str| {
+        node.unclean = true;
+        node.fence_reason.get_or_insert_with(|| reason.to_owned());
+    };
+    if node.shutdown {
+        online = peer_online;
+    } else if in_cluster.is_none() {
+        fence(node, "peer has not been seen by the cluster");
+    } else if join == "banned" {
+        fence(node, "peer failed Pacemaker membership criteria");
+    } else if !terminate && expected == "down" {
+        if in_cluster == Some(true) || peer_online {
+            node.standby = true;
+            node.pending = true;
+        }
+    } else if terminate && join == "down" && in_cluster != Some(true) && !peer_online {
+        online = false;
+    } else if in_cluster != Some(true) {
+        fence(node, "peer is no longer part of the cluster");
+    } else if !peer_online {
+        fence(node, "peer process is no longer available");
+    } else if terminate {
+        fence(node, "termination was requested");
+    } else if join == "member" {
+    } else if join == "pending" || join == "down" {
+        node.standby = true;
+        node.pending = true;
+    } else {
+        fence(node, "peer was in an unknown state");
+    }
+    node.online = online && !node.unclean;
+}
+
+fn target_rc(op: &LrmOp) -> Option<i64> {
+    let key = op.transition_key.as_deref().or_else(|| {
+        op.transition_magic
+            .as_deref()
+            .and_then(|m| m.split_once(';').map(|(_, k)| k))
+    })?;
+    key.split(':').nth(2)?.parse().ok()
+}
+
+fn is_probe(op: &LrmOp) -> bool {
+    op.operation == "monitor"
+        && op
+            .interval
+            .as_deref()
+            .is_none_or(|i| parse_interval_ms(i) == 0)
+}
+
+fn num(text: &Option<String>) -> i64 {
+    text.as_deref()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Finds the resource (clone instance included) a history entry belongs to.
+fn find_resource(cluster: &mut Cluster, node: NodeIx, lrm: &LrmResource) -> Option<RscIx> {
+    if let Some(&ix) = cluster.by_id.get(&lrm.id) {
+        let r = &cluster.rscs[ix];
+        if r.variant == Variant::Primitive {
+            if r.parent.is_none_or(|p| !in_anonymous_clone(cluster, p)) {
+                return Some(ix);
+            }
+        }
+    }
+    let base = lrm.id.rsplit_once(':').map_or(lrm.id.as_str(), |(b, n)| {
+        if n.chars().all(|c| c.is_ascii_digit()) {
+            b
+        } else {
+            lrm.id.as_str()
+        }
+    });
+    // Candidate primitives: instances whose base id matches.
+    let candidates: Vec<RscIx> = cluster
+        .rscs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.variant == Variant::Primitive && r.base_id == base && r.is_clone_instance()
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    let clone = clone_of(cluster, candidates[0])?;
+    if cluster.rscs[clone].unique {
+        return candidates
+            .into_iter()
+            .find(|&c| cluster.rscs[c].id == lrm.id);
+    }
+    // Anonymous: an instance already active on this node, else the first free one.
+    let instance_of = |c: RscIx| {
+        cluster.rscs[clone]
+            .children
+            .iter()
+            .copied()
+            .find(|&i| i == c || cluster.rscs[c].parent == Some(i))
+    };
+    let active_here = |cluster: &Cluster, inst: RscIx| {
+        cluster.primitives(inst).iter().any(|&p| {
+            cluster.rscs[p].running_on.contains(&node) || cluster.rscs[p].known_on.contains(&node)
+        })
+    };
+    for &c in &candidates {
+        if let Some(inst) = instance_of(c) {
+            if active_here(cluster, inst) {
+                return Some(c);
+            }
+        }
+    }
+    for &c in &candidates {
+        if let Some(inst) = instance_of(c) {
+            let busy = cluster.primitives(inst).iter().any(|&p| {
+                !cluster.rscs[p].running_on.is_empty() || cluster.rscs[p].known_on.contains(&node)
+            });
+            if !busy {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+fn in_anonymous_clone(cluster: &Cluster, rsc: RscIx) -> bool {
+    clone_of(cluster, rsc).is_some()
+}
+
+pub(crate) fn clone_of(cluster: &Cluster, mut rsc: RscIx) -> Option<RscIx> {
+    loop {
+        if cluster.rscs[rsc].variant == Variant::Clone {
+            return Some(rsc);
+        }
+        rsc = cluster.rscs[rsc].parent?;
+    }
+}
+
+fn create_orphan(cluster: &mut Cluster, lrm: &LrmResource) -> RscIx {
+    let mut rsc = Rsc::new(&lrm.id, Variant::Primitive, cluster.nodes.len());
+    rsc.orphan = true;
+    rsc.class = lrm.class.clone().unwrap_or_default();
+    rsc.provider = lrm.provider.clone();
+    rsc.agent = lrm.agent.clone().unwrap_or_default();
+    rsc.needs_quorum = false;
+    for s in rsc.allowed.iter_mut() {
+        *s = Some(Score::MINUS_INFINITY);
+    }
+    let ix = cluster.rscs.len();
+    cluster.rscs.push(rsc);
+    cluster.by_id.insert(lrm.id.clone(), ix);
+    cluster.top.push(ix);
+    ix
+}
+
+fn unpack_lrm_resource(cluster: &mut Cluster, node: NodeIx, lrm: &LrmResource) {
+    let ix = match find_resource(cluster, node, lrm) {
+        Some(ix) => ix,
+        None => {
+            if lrm.container.is_some()
+                || cluster
+                    .rscs
+                    .iter()
+                    .any(|r| r.variant == Variant::Bundle && lrm.id.starts_with(&r.id))
+            {
+                return;
+            }
+            let mut ops: Vec<&LrmOp> = lrm.ops.iter().collect();
+            ops.sort_by_key(|o| num(&o.call_id));
+            let (role, _) = replay(cluster, usize::MAX, node, &ops, true);
+            if role <= Role::Stopped {
+                return;
+            }
+            create_orphan(cluster, lrm)
+        }
+    };
+    let mut ops: Vec<&LrmOp> = lrm.ops.iter().collect();
+    ops.sort_by_key(|o| {
+        let c = num(&o.call_id);
+        if c < 0 { i64::MAX } else { c }
+    });
+    let (role, on_fail) = replay(cluster, ix, node, &ops, false);
+    let rsc = &mut cluster.rscs[ix];
+    if !rsc.known_on.contains(&node) {
+        rsc.known_on.push(node);
+    }
+    if role > Role::Stopped {
+        if !rsc.running_on.contains(&node) {
+            rsc.running_on.push(node);
+        }
+        if role > rsc.role || rsc.role == Role::Stopped {
+            rsc.role = role;
+        }
+    }
+    if on_fail > OnFail::Ignore && role > Role::Stopped || on_fail >= OnFail::Migrate {
+        process_failure(cluster, ix, node, on_fail, role);
+    }
+}
+
+fn process_failure(cluster: &mut Cluster, ix: RscIx, node: NodeIx, on_fail: OnFail, role: Role) {
+    let active = role > Role::Stopped;
+    match on_fail {
+        OnFail::Ignore => {}
+        OnFail::Demote | OnFail::Recover => {
+            if active {
+                cluster.rscs[ix].failed = true;
+            }
+        }
+        OnFail::Migrate => {
+            cluster.rscs[ix].failed = active;
+            cluster.rscs[ix].allowed[node] = Some(Score::MINUS_INFINITY);
+        }
+        OnFail::Block => {
+            cluster.rscs[ix].failed = true;
+            if active {
+                cluster.rscs[ix].blocked = true;
+                cluster.rscs[ix].managed = false;
+            }
+        }
+        OnFail::Stop => {
+            cluster.rscs[ix].failed = true;
+            cluster.rscs[ix].next_role = Some(Role::Stopped);
+        }
+        OnFail::Standby => {
+            cluster.rscs[ix].failed = true;
+            cluster.nodes[node].standby = true;
+        }
+        OnFail::Fence => {
+            cluster.rscs[ix].failed = true;
+            if active {
+                let reason = format!("{} failed there", cluster.rscs[ix].id);
+                let n = &mut cluster.nodes[node];
+                if !n.unclean {
+                    n.unclean = true;
+                    n.online = false;
+                    n.fence_reason = Some(reason);
+                }
+            }
+        }
+    }
+}
+
+/// Configured on-fail for an operation, else the default.
+fn on_fail_for(cluster: &Cluster, ix: RscIx, op: &LrmOp) -> OnFail {
+    let configured = cluster
+        .rscs
+        .get(ix)
+        .and_then(|r| r.meta.get(&format!("#on-fail:{}", op.operation)));
+    let fencing = cluster.options.stonith_enabled;
+    match configured.map(String::as_str) {
+        Some("ignore") => OnFail::Ignore,
+        Some("block") => OnFail::Block,
+        Some("stop") => OnFail::Stop,
+        Some("standby") => OnFail::Standby,
+        Some("fence") if fencing => OnFail::Fence,
+        Some("fence") => OnFail::Block,
+        Some("demote") => OnFail::Demote,
+        Some(_) => OnFail::Recover,
+        None if op.operation == "stop" => {
+            if fencing {
+                OnFail::Fence
+            } else {
+                OnFail::Block
+            }
+        }
+        None => OnFail::Recover,
+    }
+}
+
+/// Replays a resource's history on one node; returns the final role and on-fail.
+fn replay(
+    cluster: &mut Cluster,
+    ix: RscIx,
+    node: NodeIx,
+    ops: &[&LrmOp],
+    dry: bool,
+) -> (Role, OnFail) {
+    let mut role = Role::Unknown;
+    let mut on_fail = OnFail::Ignore;
+    let now = cluster.options.now;
+    let failure_timeout = cluster.rscs.get(ix).map_or(0, |r| r.failure_timeout);
+    for op in ops {
+        let task = op.operation.as_str();
+        if task == "notify" || task == "meta-data" {
+            continue;
+        }
+        let rc = num(&op.rc_code);
+        let status = num(&op.op_status);
+        let probe = is_probe(op);
+        let target = target_rc(op).unwrap_or(if probe { 7 } else { 0 });
+        let interval = op.interval.as_deref().map_or(0, parse_interval_ms);
+        // Expired failures are ignored (one-shot operations only).
+        let last_change = op
+            .last_rc_change
+            .as_deref()
+            .or(op.last_run.as_deref())
+            .and_then(|t| t.parse::<i64>().ok());
+        let expired = failure_timeout > 0
+            && rc != target
+            && last_change.is_some_and(|t| t + failure_timeout <= now);
+        if expired && interval == 0 && !(probe && (rc == 0 || rc == 7 || rc == 8)) {
+            continue;
+        }
+        if status == -1 || op.call_id.as_deref() == Some("-1") {
+            match task {
+                "start" | "migrate_from" => role = role.max(Role::Started),
+                "promote" => role = Role::Promoted,
+                "stop" | "demote" if role == Role::Unknown => role = Role::Started,
+                _ => {}
+            }
+            if !dry && ix != usize::MAX && task != "monitor" {
+                cluster.rscs[ix].pending_task = Some((task.to_owned(), node));
+            }
+            continue;
+        }
+        if status == 2 {
+            continue;
+        }
+        // Probe that could not run here: masked, treated as not running and banned.
+        if probe && (rc == 5 || rc == 2 || status == 7 && false) {
+            role = Role::Stopped;
+            if !dry && ix != usize::MAX {
+                let top = if cluster.rscs[ix].unique {
+                    ix
+                } else {
+                    cluster.top_of(ix)
+                };
+                for p in cluster.primitives(top) {
+                    cluster.rscs[p].allowed[node] = Some(Score::MINUS_INFINITY);
+                }
+            }
+            continue;
+        }
+        let ok = status == 0
+            && (rc == target
+                || (probe && (rc == 0 || rc == 7 || rc == 8))
+                || (rc == 7 && task == "stop"));
+        if ok || expired {
+            let effective = if ok { rc } else { target };
+            let clear = apply_success(&mut role, task, effective, probe);
+            if clear && on_fail < OnFail::Migrate && on_fail != OnFail::Block
+                || clear && on_fail == OnFail::Block
+            {
+                if on_fail <= OnFail::Block {
+                    on_fail = OnFail::Ignore;
+                }
+            }
+            continue;
+        }
+        // A failure.
+        let this_fail = if ix == usize::MAX {
+            OnFail::Recover
+        } else {
+            on_fail_for(cluster, ix, op)
+        };
+        if this_fail == OnFail::Ignore {
+            let _ = apply_success(&mut role, task, target, probe);
+            continue;
+        }
+        if this_fail > on_fail {
+            on_fail = this_fail;
+        }
+        let hard = status == 6 || matches!(rc, 2..=6) && status != 1;
+        match task {
+            "stop" => {
+                if !dry && ix != usize::MAX {
+                    cluster.rscs[ix].allowed[node] = Some(Score::MINUS_INFINITY);
+                }
+            }
+            "promote" => role = Role::Promoted,
+            "demote" => {
+                role = if rc == 7 {
+                    Role::Stopped
+                } else {
+                    Role::Unpromoted
+                }
+            }
+            _ => {}
+        }
+        if rc == 8 || rc == 9 {
+            role = Role::Promoted;
+        }
+        if probe && rc == 5 {
+            role = Role::Stopped;
+        } else if role < Role::Started {
+            role = Role::Started;
+        }
+        if hard && !dry && ix != usize::MAX {
+            let top = if cluster.rscs[ix].unique {
+                ix
+            } else {
+                cluster.top_of(ix)
+            };
+            let fatal = rc == 6;
+            for p in cluster.primitives(top) {
+                if fatal {
+                    for s in cluster.rscs[p].allowed.iter_mut() {
+                        *s = Some(Score::MINUS_INFINITY);
+                    }
+                } else {
+                    cluster.rscs[p].allowed[node] = Some(Score::MINUS_INFINITY);
+                }
+            }
+        }
+    }
+    if role == Role::Unknown {
+        role = Role::Stopped;
+    }
+    (role, on_fail)
+}
+
+/// Applies a successful result; returns whether it clears past failures.
+fn apply_success(role: &mut Role, task: &str, rc: i64, probe: bool) -> bool {
+    if rc == 7 {
+        *role = Role::Stopped;
+        return true;
+    }
+    match task {
+        "monitor" => {
+            if rc == 8 {
+                *role = Role::Promoted;
+            } else if *role < Role::Started {
+                *role = Role::Started;
+            }
+            !probe && false
+        }
+        "start" => {
+            *role = Role::Started;
+            true
+        }
+        "stop" => {
+            *role = Role::Stopped;
+            true
+        }
+        "promote" => {
+            *role = Role::Promoted;
+            true
+        }
+        "demote" => {
+            *role = Role::Unpromoted;
+            false
+        }
+        "migrate_from" => {
+            *role = Role::Started;
+            true
+        }
+        "migrate_to" => {
+            if *role < Role::Started {
+                *role = Role::Started;
+            }
+            false
+        }
+        _ => {
+            if *role < Role::Started {
+                *role = Role::Started;
+            }
+            false
+        }
+    }
+}
+
+/// Bans resources from nodes where their fail count reached migration-threshold.
+fn apply_fail_counts(cluster: &mut Cluster) {
+    let now = cluster.options.now;
+    for node in 0..cluster.nodes.len() {
+        let attrs: Vec<(String, String)> = cluster.nodes[node]
+            .attrs
+            .iter()
+            .filter(|(k, _)| k.starts_with("fail-count-"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if attrs.is_empty() {
+            continue;
+        }
+        for ix in 0..cluster.rscs.len() {
+            let r = &cluster.rscs[ix];
+            if r.variant != Variant::Primitive {
+                continue;
+            }
+            let names = if r.unique {
+                vec![r.id.clone()]
+            } else {
+                vec![r.base_id.clone(), r.id.clone()]
+            };
+            let mut count = Score::ZERO;
+            for (k, v) in &attrs {
+                let rest = &k["fail-count-".len()..];
+                let name = rest.split('#').next().unwrap_or(rest);
+                if !names.iter().any(|n| n == name) {
+                    continue;
+                }
+                let last_key = format!("last-failure-{rest}");
+                let last = cluster.nodes[node]
+                    .attrs
+                    .get(&last_key)
+                    .and_then(|t| t.parse::<i64>().ok());
+                if r.failure_timeout > 0 && last.is_some_and(|l| l + r.failure_timeout <= now) {
+                    continue;
+                }
+                count += v.parse::<Score>().unwrap_or(Score::ZERO);
+            }
+            if count.value() <= 0 {
+                continue;
+            }
+            if count.value() >= r.migration_threshold {
+                let target = if r.unique || r.parent.is_none() {
+                    ix
+                } else {
+                    cluster.top_of(ix)
+                };
+                for p in cluster.primitives(target) {
+                    cluster.rscs[p].allowed[node] = Some(Score::MINUS_INFINITY);
+                }
+            }
+        }
+    }
+}
