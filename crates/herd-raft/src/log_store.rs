@@ -1,0 +1,282 @@
+//! The Raft log store: one append-only journal file, `raft/log`, with a CRC per record.
+//!
+//! Every change (vote, committed id, appended entries, truncation, purge) is one record appended
+//! and fsynced before openraft is told it is durable. Opening replays the journal into memory;
+//! a damaged or truncated journal is refused with an error naming the file and offset. When the
+//! journal has grown well past the live entries it is rewritten atomically (temporary file,
+//! fsync, rename). The file I/O is here and in `format.rs`.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{Entry, LogId, OptionalSend, RaftLogReader, StorageError, StorageIOError, Vote};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+use crate::format;
+use crate::types::TypeConfig;
+
+const LOG_MAGIC: &[u8; 8] = b"HERDRLOG";
+/// Version 1: postcard-encoded [`Record`]s.
+const LOG_VERSION: u32 = 1;
+/// Rewrite the journal when it holds this many records more than live entries.
+const COMPACT_RECORDS_MIN: usize = 4096;
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Record {
+    Vote(Vote<u64>),
+    Committed(Option<LogId<u64>>),
+    Entry(Entry<TypeConfig>),
+    /// Remove entries with index >= this.
+    Truncate(u64),
+    /// Entries up to and including this id are purged.
+    Purge(LogId<u64>),
+}
+
+#[derive(Debug, Default)]
+struct LogData {
+    vote: Option<Vote<u64>>,
+    committed: Option<LogId<u64>>,
+    purged: Option<LogId<u64>>,
+    entries: BTreeMap<u64, Entry<TypeConfig>>,
+    n_records: usize,
+}
+
+struct Journal {
+    path: PathBuf,
+    file: File,
+    data: LogData,
+}
+
+/// The log store handed to openraft; cheap to clone (readers share it).
+#[derive(Clone)]
+pub(crate) struct LogStore {
+    inner: Arc<Mutex<Journal>>,
+}
+
+impl LogStore {
+    /// Opens (or creates) the journal at `path`, replaying it.
+    pub(crate) fn open(path: &Path) -> Result<LogStore, StoreError> {
+        let data = if path.exists() {
+            replay(path)?
+        } else {
+            create(path)?
+        };
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let journal = Journal {
+            path: path.to_path_buf(),
+            file,
+            data,
+        };
+        Ok(LogStore {
+            inner: Arc::new(Mutex::new(journal)),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn create(path: &Path) -> Result<LogData, StoreError> {
+    format::write_atomic(path, &format::header(LOG_MAGIC, LOG_VERSION))?;
+    Ok(LogData::default())
+}
+
+fn replay(path: &Path) -> Result<LogData, StoreError> {
+    let bytes = format::read_file(path)?;
+    let body = format::check_header(path, &bytes, LOG_MAGIC, LOG_VERSION)?;
+    let mut data = LogData::default();
+    let mut offset = format::HEADER_BYTES;
+    for payload in format::decode_records(path, body, format::HEADER_BYTES)? {
+        let record: Record = postcard::from_bytes(payload).map_err(|e| StoreError::Decode {
+            path: path.to_path_buf(),
+            offset: offset as u64,
+            message: e.to_string(),
+        })?;
+        offset += 8 + payload.len();
+        data.apply(record);
+    }
+    Ok(data)
+}
+
+impl LogData {
+    fn apply(&mut self, record: Record) {
+        self.n_records += 1;
+        match record {
+            Record::Vote(vote) => self.vote = Some(vote),
+            Record::Committed(committed) => self.committed = committed,
+            Record::Entry(entry) => {
+                self.entries.insert(entry.log_id.index, entry);
+            }
+            Record::Truncate(since) => {
+                self.entries.split_off(&since);
+            }
+            Record::Purge(log_id) => {
+                self.entries = self.entries.split_off(&(log_id.index + 1));
+                self.purged = Some(log_id);
+            }
+        }
+    }
+}
+
+impl Journal {
+    /// Appends records, fsyncs, then applies them in memory.
+    fn write(&mut self, records: Vec<Record>) -> Result<(), StoreError> {
+        let mut buf = Vec::new();
+        for record in &records {
+            let payload = postcard::to_allocvec(record).expect("log records always serialize");
+            format::encode_record(&payload, &mut buf);
+        }
+        let io = |source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.write_all(&buf).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        for record in records {
+            self.data.apply(record);
+        }
+        if self.data.n_records > self.data.entries.len() + COMPACT_RECORDS_MIN {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the journal with only the live state.
+    fn compact(&mut self) -> Result<(), StoreError> {
+        let mut records = Vec::new();
+        self.data.vote.map(|v| records.push(Record::Vote(v)));
+        records.push(Record::Committed(self.data.committed));
+        self.data.purged.map(|p| records.push(Record::Purge(p)));
+        let mut buf = format::header(LOG_MAGIC, LOG_VERSION).to_vec();
+        for record in &records {
+            encode(record, &mut buf);
+        }
+        for entry in self.data.entries.values() {
+            encode(&Record::Entry(entry.clone()), &mut buf);
+        }
+        format::write_atomic(&self.path, &buf)?;
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(|source| StoreError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.data.n_records = records.len() + self.data.entries.len();
+        Ok(())
+    }
+}
+
+fn encode(record: &Record, buf: &mut Vec<u8>) {
+    let payload = postcard::to_allocvec(record).expect("log records always serialize");
+    format::encode_record(&payload, buf);
+}
+
+fn io_err(e: StoreError) -> StorageError<u64> {
+    StorageIOError::write_logs(&e).into()
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry<TypeConfig>>, StorageError<u64>> {
+        let journal = self.lock();
+        Ok(journal
+            .data
+            .entries
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<u64>> {
+        let journal = self.lock();
+        let last = journal.data.entries.values().next_back().map(|e| e.log_id);
+        let last_purged_log_id = journal.data.purged;
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id: last.or(last_purged_log_id),
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<u64>) -> Result<(), StorageError<u64>> {
+        self.lock().write(vec![Record::Vote(*vote)]).map_err(io_err)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError<u64>> {
+        Ok(self.lock().data.vote)
+    }
+
+    async fn save_committed(
+        &mut self,
+        committed: Option<LogId<u64>>,
+    ) -> Result<(), StorageError<u64>> {
+        self.lock()
+            .write(vec![Record::Committed(committed)])
+            .map_err(io_err)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId<u64>>, StorageError<u64>> {
+        Ok(self.lock().data.committed)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError<u64>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let records = entries.into_iter().map(Record::Entry).collect();
+        let result = self.lock().write(records);
+        match result {
+            Ok(()) => {
+                callback.log_io_completed(Ok(()));
+                Ok(())
+            }
+            Err(e) => {
+                callback.log_io_completed(Err(std::io::Error::other(e.to_string())));
+                Err(io_err(e))
+            }
+        }
+    }
+
+    async fn truncate(&mut self, log_id: LogId<u64>) -> Result<(), StorageError<u64>> {
+        self.lock()
+            .write(vec![Record::Truncate(log_id.index)])
+            .map_err(io_err)
+    }
+
+    async fn purge(&mut self, log_id: LogId<u64>) -> Result<(), StorageError<u64>> {
+        self.lock()
+            .write(vec![Record::Purge(log_id)])
+            .map_err(io_err)
+    }
+}

@@ -1,0 +1,320 @@
+//! [`RaftNode`]: one node's Raft (openraft behind our [`Consensus`] trait), opened from a data
+//! directory and driven through a [`RaftTransport`].
+//!
+//! The daemon and the simulation use only the trait; openraft's types stay in this crate. The
+//! files are `DIR/log` (journal) and `DIR/snapshot`; both are opened here, and a damaged file
+//! makes [`RaftNode::open`] fail with the file named.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{ChangeMembers, Raft, ServerState};
+use tokio::sync::watch;
+
+use crate::error::{ConsensusError, StoreError};
+use crate::log_store::LogStore;
+use crate::network::{self, NetFactory, RaftReply, RaftRequest, RaftTransport};
+use crate::sm_store::{Applied, SmStore};
+use crate::state::{Command, Response};
+use crate::types::{DcEpoch, HerdNode, TypeConfig, node_id};
+
+/// Timing and identity of one Raft node.
+#[derive(Debug, Clone)]
+pub struct RaftConfig {
+    pub cluster: String,
+    pub node: HerdNode,
+    /// Directory for `log` and `snapshot` (created if missing).
+    pub dir: PathBuf,
+    pub heartbeat_ms: u64,
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+    /// Take a snapshot after this many applied entries.
+    pub snapshot_logs: u64,
+}
+
+/// A point-in-time view of this node's Raft.
+#[derive(Debug, Clone)]
+pub struct ConsensusStatus {
+    pub name: String,
+    pub term: u64,
+    pub leader: Option<HerdNode>,
+    pub is_leader: bool,
+    /// The leader's committed vote, when a leader is known.
+    pub dc_epoch: Option<DcEpoch>,
+    /// On the leader: time since a quorum last acknowledged it.
+    pub millis_since_quorum_ack: Option<u64>,
+    pub voters: Vec<HerdNode>,
+    pub learners: Vec<HerdNode>,
+    pub initialized: bool,
+    pub last_applied_index: Option<u64>,
+    /// Set when Raft stopped on a fatal error (storage failure).
+    pub fatal: Option<String>,
+}
+
+/// What herd needs from a consensus library.
+pub trait Consensus: Send + Sync + 'static {
+    /// This node's Raft as of now.
+    fn status(&self) -> ConsensusStatus;
+    /// The applied replicated state.
+    fn applied(&self) -> Arc<Applied>;
+    /// A channel that changes whenever an entry is applied.
+    fn watch_applied(&self) -> watch::Receiver<Arc<Applied>>;
+    /// Commits a command (on the leader) and returns its result.
+    fn propose(
+        &self,
+        command: Command,
+    ) -> impl Future<Output = Result<Response, ConsensusError>> + Send;
+    /// Forms a new cluster with these voters (once, on a fresh node).
+    fn initialize(
+        &self,
+        voters: Vec<HerdNode>,
+    ) -> impl Future<Output = Result<(), ConsensusError>> + Send;
+    /// Adds a node: learner first, caught up, then voter (joint consensus).
+    fn add_node(&self, node: HerdNode) -> impl Future<Output = Result<(), ConsensusError>> + Send;
+    /// Removes a node from the voters and the membership.
+    fn remove_node(&self, name: &str) -> impl Future<Output = Result<(), ConsensusError>> + Send;
+    /// Confirms leadership with a quorum round (ReadIndex); returns the DC epoch.
+    fn confirm_leadership(&self) -> impl Future<Output = Result<DcEpoch, ConsensusError>> + Send;
+    /// Allows or forbids this node to start elections.
+    fn set_elect(&self, enabled: bool);
+    /// Starts or stops the leader's heartbeats (a witness uses this to hand leadership away).
+    fn set_heartbeat(&self, enabled: bool);
+    /// Serves one Raft RPC from a peer.
+    fn handle_rpc(&self, payload: Vec<u8>) -> impl Future<Output = Vec<u8>> + Send;
+    /// Stops Raft.
+    fn shutdown(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// One node's Raft on openraft.
+#[derive(Clone)]
+pub struct RaftNode {
+    raft: Raft<TypeConfig>,
+    name: String,
+    applied: watch::Receiver<Arc<Applied>>,
+}
+
+impl RaftNode {
+    /// Opens the node's files and starts Raft (uninitialized on a fresh directory).
+    pub async fn open(
+        config: RaftConfig,
+        transport: Arc<dyn RaftTransport>,
+    ) -> Result<RaftNode, ConsensusError> {
+        std::fs::create_dir_all(&config.dir).map_err(|source| StoreError::Io {
+            path: config.dir.clone(),
+            source,
+        })?;
+        let log = LogStore::open(&config.dir.join("log"))?;
+        let (sm, applied) = SmStore::open(&config.dir.join("snapshot"))?;
+        let raft_config = openraft::Config {
+            cluster_name: config.cluster.clone(),
+            heartbeat_interval: config.heartbeat_ms,
+            election_timeout_min: config.election_timeout_min_ms,
+            election_timeout_max: config.election_timeout_max_ms,
+            install_snapshot_timeout: 1000,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snapshot_logs),
+            max_in_snapshot_log_to_keep: 100,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| ConsensusError::Raft(format!("invalid raft timing: {e}")))?;
+        let id = node_id(&config.node.name);
+        let network = NetFactory { transport };
+        let raft = Raft::new(id, Arc::new(raft_config), network, log, sm)
+            .await
+            .map_err(|e| ConsensusError::Raft(e.to_string()))?;
+        Ok(RaftNode {
+            raft,
+            name: config.node.name,
+            applied,
+        })
+    }
+
+    fn node_by_name(&self, name: &str) -> Option<(u64, HerdNode)> {
+        let metrics = self.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership().clone();
+        membership
+            .nodes()
+            .find(|(_, n)| n.name == name)
+            .map(|(id, n)| (*id, n.clone()))
+    }
+
+    fn leader_name(&self) -> Option<String> {
+        self.status().leader.map(|n| n.name)
+    }
+
+    fn write_error<E: std::fmt::Display>(
+        &self,
+        e: RaftError<u64, ClientWriteError<u64, HerdNode>>,
+    ) -> ConsensusError
+    where
+        E: Sized,
+    {
+        match e {
+            RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
+                ConsensusError::NotLeader {
+                    leader: f.leader_node.map(|n| n.name),
+                }
+            }
+            other => ConsensusError::Raft(other.to_string()),
+        }
+    }
+}
+
+impl Consensus for RaftNode {
+    fn status(&self) -> ConsensusStatus {
+        let m = self.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let leader = m
+            .current_leader
+            .and_then(|id| membership.get_node(&id).cloned());
+        let voters: BTreeSet<u64> = membership.voter_ids().collect();
+        let nodes: BTreeMap<u64, HerdNode> =
+            membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
+        let dc_epoch = (m.current_leader.is_some() && m.vote.committed).then(|| DcEpoch {
+            term: m.vote.leader_id.term,
+            leader: m.vote.leader_id.node_id,
+        });
+        ConsensusStatus {
+            name: self.name.clone(),
+            term: m.current_term,
+            is_leader: m.state == ServerState::Leader,
+            leader,
+            dc_epoch,
+            millis_since_quorum_ack: m.millis_since_quorum_ack,
+            voters: nodes
+                .iter()
+                .filter(|(id, _)| voters.contains(id))
+                .map(|(_, n)| n.clone())
+                .collect(),
+            learners: nodes
+                .iter()
+                .filter(|(id, _)| !voters.contains(id))
+                .map(|(_, n)| n.clone())
+                .collect(),
+            initialized: !nodes.is_empty(),
+            last_applied_index: m.last_applied.map(|l| l.index),
+            fatal: m.running_state.err().map(|e| e.to_string()),
+        }
+    }
+
+    fn applied(&self) -> Arc<Applied> {
+        self.applied.borrow().clone()
+    }
+
+    fn watch_applied(&self) -> watch::Receiver<Arc<Applied>> {
+        self.applied.clone()
+    }
+
+    async fn propose(&self, command: Command) -> Result<Response, ConsensusError> {
+        match self.raft.client_write(command).await {
+            Ok(response) => Ok(response.data),
+            Err(e) => Err(self.write_error::<String>(e)),
+        }
+    }
+
+    async fn initialize(&self, voters: Vec<HerdNode>) -> Result<(), ConsensusError> {
+        let members: BTreeMap<u64, HerdNode> =
+            voters.into_iter().map(|n| (node_id(&n.name), n)).collect();
+        match self.raft.initialize(members).await {
+            Ok(()) => Ok(()),
+            Err(RaftError::APIError(openraft::error::InitializeError::NotAllowed(_))) => {
+                Err(ConsensusError::AlreadyInitialized)
+            }
+            Err(e) => Err(ConsensusError::Raft(e.to_string())),
+        }
+    }
+
+    async fn add_node(&self, node: HerdNode) -> Result<(), ConsensusError> {
+        let id = node_id(&node.name);
+        if let Some((existing, _)) = self.node_by_name(&node.name) {
+            if existing != id {
+                return Err(ConsensusError::Raft(format!(
+                    "node id clash for {}",
+                    node.name
+                )));
+            }
+        }
+        self.raft
+            .add_learner(id, node, true)
+            .await
+            .map_err(|e| self.write_error::<String>(e))?;
+        let voters: BTreeSet<u64> = [id].into();
+        self.raft
+            .change_membership(ChangeMembers::AddVoterIds(voters), false)
+            .await
+            .map_err(|e| self.write_error::<String>(e))?;
+        Ok(())
+    }
+
+    async fn remove_node(&self, name: &str) -> Result<(), ConsensusError> {
+        let Some((id, _)) = self.node_by_name(name) else {
+            return Err(ConsensusError::UnknownNode {
+                name: name.to_string(),
+            });
+        };
+        let ids: BTreeSet<u64> = [id].into();
+        let status = self.status();
+        if status.voters.iter().any(|n| n.name == name) {
+            self.raft
+                .change_membership(ChangeMembers::RemoveVoters(ids.clone()), false)
+                .await
+                .map_err(|e| self.write_error::<String>(e))?;
+        }
+        if self.node_by_name(name).is_some() {
+            self.raft
+                .change_membership(ChangeMembers::RemoveNodes(ids), false)
+                .await
+                .map_err(|e| self.write_error::<String>(e))?;
+        }
+        Ok(())
+    }
+
+    async fn confirm_leadership(&self) -> Result<DcEpoch, ConsensusError> {
+        let before = self.status();
+        self.raft
+            .ensure_linearizable()
+            .await
+            .map_err(|_| ConsensusError::NotLeader {
+                leader: self.leader_name(),
+            })?;
+        match before.dc_epoch {
+            Some(epoch) if before.is_leader && self.status().dc_epoch == Some(epoch) => Ok(epoch),
+            _ => Err(ConsensusError::NotLeader {
+                leader: self.leader_name(),
+            }),
+        }
+    }
+
+    fn set_elect(&self, enabled: bool) {
+        self.raft.runtime_config().elect(enabled);
+    }
+
+    fn set_heartbeat(&self, enabled: bool) {
+        self.raft.runtime_config().heartbeat(enabled);
+    }
+
+    async fn handle_rpc(&self, payload: Vec<u8>) -> Vec<u8> {
+        let reply = match network::decode::<RaftRequest>(&payload) {
+            Ok(RaftRequest::Append(rpc)) => RaftReply::Append(self.raft.append_entries(rpc).await),
+            Ok(RaftRequest::Vote(rpc)) => RaftReply::Vote(self.raft.vote(rpc).await),
+            Ok(RaftRequest::Snapshot(rpc)) => {
+                RaftReply::Snapshot(self.raft.install_snapshot(rpc).await)
+            }
+            Err(message) => RaftReply::Refused(message),
+        };
+        network::encode(&reply)
+    }
+
+    async fn shutdown(&self) {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft did not shut down cleanly");
+        }
+    }
+}
+
+/// How long a caller should wait for a Raft RPC by default.
+pub const RPC_TIMEOUT: Duration = Duration::from_millis(500);

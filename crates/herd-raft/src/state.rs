@@ -1,0 +1,263 @@
+//! The replicated cluster state and the commands that change it.
+//!
+//! [`ClusterState::apply`] is a pure function of the state and one command: the same log gives
+//! the same state on every node. The state holds the configuration (the CIB as XML text until
+//! herd-cib's typed model is wired in), node states and incarnations, resource status changes,
+//! fail counts, node attributes and the storage epoch. No I/O here; persistence is in
+//! `sm_store.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::DcEpoch;
+
+/// A node's membership state, as the DC last committed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeState {
+    /// In the membership, never seen online since.
+    Offline,
+    Online,
+    Suspect,
+    Lost,
+    /// Left the cluster gracefully, or removed.
+    Left,
+}
+
+impl NodeState {
+    /// The lowercase name used in `herd status` and its JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Offline => "offline",
+            NodeState::Online => "online",
+            NodeState::Suspect => "suspect",
+            NodeState::Lost => "lost",
+            NodeState::Left => "left",
+        }
+    }
+}
+
+/// What the cluster knows of one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    pub state: NodeState,
+    /// Bumped by the node on every start of its agent.
+    pub incarnation: u64,
+}
+
+/// The last recorded change of one operation of a resource on a node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceOp {
+    pub op: String,
+    pub rc: i32,
+    pub dc_epoch: DcEpoch,
+    pub exit_reason: Option<String>,
+}
+
+/// Fail count and last failure (seconds since the epoch) of one (resource, node, op).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailCount {
+    pub count: u32,
+    pub last_failure_s: i64,
+}
+
+/// The whole replicated state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterState {
+    /// The configuration: a CIB document, XML text.
+    pub cib_xml: String,
+    /// Bumped on every configuration commit.
+    pub config_epoch: u64,
+    pub nodes: BTreeMap<String, NodeRecord>,
+    /// resource -> node -> last op change.
+    pub resources: BTreeMap<String, BTreeMap<String, ResourceOp>>,
+    /// (resource, node, op) -> fail count.
+    pub fail_counts: BTreeMap<(String, String, String), FailCount>,
+    /// node -> attribute -> value.
+    pub node_attrs: BTreeMap<String, BTreeMap<String, String>>,
+    pub storage_epoch: u64,
+    /// The highest DC epoch any applied command carried.
+    pub dc_epoch: DcEpoch,
+}
+
+/// One change to the replicated state (the Raft log's application data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Replace the configuration.
+    SetCib {
+        xml: String,
+    },
+    /// The DC records a node's state (and incarnation).
+    SetNodeState {
+        dc_epoch: DcEpoch,
+        node: String,
+        state: NodeState,
+        incarnation: u64,
+    },
+    /// The DC records an operation result.
+    RecordOp {
+        dc_epoch: DcEpoch,
+        resource: String,
+        node: String,
+        op: ResourceOp,
+    },
+    SetFailCount {
+        resource: String,
+        node: String,
+        op: String,
+        fail: Option<FailCount>,
+    },
+    SetNodeAttr {
+        node: String,
+        name: String,
+        value: Option<String>,
+    },
+    BumpStorageEpoch {
+        dc_epoch: DcEpoch,
+    },
+    /// Marks a node removed from the membership.
+    RemoveNode {
+        node: String,
+    },
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::SetCib { xml } => write!(f, "set-cib({} bytes)", xml.len()),
+            Command::SetNodeState { node, state, .. } => write!(f, "{node}={}", state.as_str()),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// The result of applying one command.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    #[default]
+    Ok,
+    /// The command carried a DC epoch lower than one already applied; it changed nothing.
+    StaleEpoch { highest: DcEpoch },
+}
+
+impl ClusterState {
+    /// Applies one command. DC commands with a stale epoch change nothing.
+    pub fn apply(&mut self, command: &Command) -> Response {
+        if let Some(epoch) = command.dc_epoch() {
+            if epoch < self.dc_epoch {
+                return Response::StaleEpoch {
+                    highest: self.dc_epoch,
+                };
+            }
+            self.dc_epoch = epoch;
+        }
+        match command {
+            Command::SetCib { xml } => {
+                self.cib_xml.clone_from(xml);
+                self.config_epoch += 1;
+            }
+            Command::SetNodeState {
+                node,
+                state,
+                incarnation,
+                ..
+            } => {
+                self.nodes.insert(
+                    node.clone(),
+                    NodeRecord {
+                        state: *state,
+                        incarnation: *incarnation,
+                    },
+                );
+            }
+            Command::RecordOp {
+                resource, node, op, ..
+            } => {
+                self.resources
+                    .entry(resource.clone())
+                    .or_default()
+                    .insert(node.clone(), op.clone());
+            }
+            Command::SetFailCount {
+                resource,
+                node,
+                op,
+                fail,
+            } => {
+                let key = (resource.clone(), node.clone(), op.clone());
+                match fail {
+                    Some(fail) => self.fail_counts.insert(key, fail.clone()),
+                    None => self.fail_counts.remove(&key),
+                };
+            }
+            Command::SetNodeAttr { node, name, value } => {
+                let attrs = self.node_attrs.entry(node.clone()).or_default();
+                match value {
+                    Some(value) => attrs.insert(name.clone(), value.clone()),
+                    None => attrs.remove(name),
+                };
+            }
+            Command::BumpStorageEpoch { .. } => self.storage_epoch += 1,
+            Command::RemoveNode { node } => {
+                let record = self.nodes.entry(node.clone()).or_insert(NodeRecord {
+                    state: NodeState::Left,
+                    incarnation: 0,
+                });
+                record.state = NodeState::Left;
+            }
+        }
+        Response::Ok
+    }
+}
+
+impl Command {
+    /// The DC epoch a DC command carries.
+    pub fn dc_epoch(&self) -> Option<DcEpoch> {
+        match self {
+            Command::SetNodeState { dc_epoch, .. }
+            | Command::RecordOp { dc_epoch, .. }
+            | Command::BumpStorageEpoch { dc_epoch } => Some(*dc_epoch),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn epoch(term: u64) -> DcEpoch {
+        DcEpoch { term, leader: 7 }
+    }
+
+    #[test]
+    fn stale_dc_epoch_changes_nothing() {
+        let mut state = ClusterState::default();
+        let online = |term| Command::SetNodeState {
+            dc_epoch: epoch(term),
+            node: "n1".into(),
+            state: NodeState::Online,
+            incarnation: term,
+        };
+        assert_eq!(state.apply(&online(5)), Response::Ok);
+        let before = state.clone();
+        assert_eq!(
+            state.apply(&online(4)),
+            Response::StaleEpoch { highest: epoch(5) }
+        );
+        assert_eq!(state, before);
+    }
+
+    #[test]
+    fn config_epoch_counts_cib_commits() {
+        let mut state = ClusterState::default();
+        state.apply(&Command::SetCib {
+            xml: "<cib/>".into(),
+        });
+        state.apply(&Command::SetCib {
+            xml: "<cib a='1'/>".into(),
+        });
+        assert_eq!(state.config_epoch, 2);
+        assert_eq!(state.cib_xml, "<cib a='1'/>");
+    }
+}

@@ -1,0 +1,97 @@
+//! A cluster of [`RaftNode`]s in one process over [`MemNet`], with their data in a temp dir.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use herd_raft::mem_net::{MemHandler, MemNet};
+use herd_raft::{BoxFuture, Consensus, HerdNode, RaftConfig, RaftNode};
+
+pub(crate) struct Handler(pub(crate) RaftNode);
+
+impl MemHandler for Handler {
+    fn handle(&self, _from: String, payload: Vec<u8>) -> BoxFuture<'_, Vec<u8>> {
+        Box::pin(self.0.handle_rpc(payload))
+    }
+}
+
+pub(crate) struct Cluster {
+    pub(crate) net: MemNet,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) names: Vec<String>,
+    pub(crate) nodes: Vec<Option<RaftNode>>,
+}
+
+pub(crate) fn herd_node(name: &str) -> HerdNode {
+    HerdNode {
+        name: name.to_string(),
+        addrs: vec![],
+        witness: false,
+    }
+}
+
+impl Cluster {
+    pub(crate) async fn start(n: usize, seed: u64) -> Cluster {
+        let names: Vec<String> = (1..=n).map(|i| format!("n{i}")).collect();
+        let mut cluster = Cluster {
+            net: MemNet::new(seed),
+            dir: tempfile::tempdir().unwrap(),
+            names: names.clone(),
+            nodes: vec![None; n],
+        };
+        for i in 0..n {
+            cluster.boot(i).await.unwrap();
+        }
+        let voters = names.iter().map(|n| herd_node(n)).collect();
+        cluster.node(0).initialize(voters).await.unwrap();
+        cluster
+    }
+
+    pub(crate) fn dir_of(&self, i: usize) -> PathBuf {
+        self.dir.path().join(&self.names[i])
+    }
+
+    pub(crate) async fn boot(&mut self, i: usize) -> Result<(), herd_raft::ConsensusError> {
+        let name = self.names[i].clone();
+        let config = RaftConfig {
+            cluster: "test".into(),
+            node: herd_node(&name),
+            dir: self.dir_of(i),
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 400,
+            election_timeout_max_ms: 600,
+            snapshot_logs: 20,
+        };
+        let node = RaftNode::open(config, self.net.transport(&name)).await?;
+        self.net.register(&name, Arc::new(Handler(node.clone())));
+        self.nodes[i] = Some(node);
+        Ok(())
+    }
+
+    pub(crate) async fn crash(&mut self, i: usize) {
+        self.net.unregister(&self.names[i]);
+        if let Some(node) = self.nodes[i].take() {
+            node.shutdown().await;
+        }
+    }
+
+    pub(crate) fn node(&self, i: usize) -> &RaftNode {
+        self.nodes[i].as_ref().expect("node is up")
+    }
+
+    /// The index of the node every live node agrees is the leader, waiting up to `limit`.
+    pub(crate) async fn leader(&self, limit: Duration) -> Option<usize> {
+        let deadline = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < deadline {
+            for (i, node) in self.nodes.iter().enumerate() {
+                if let Some(node) = node {
+                    if node.status().is_leader {
+                        return Some(i);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+}

@@ -1,0 +1,8 @@
+//! herd-raft's integration tests: real openraft nodes over the in-process network, real files.
+//!
+//! `harness` builds clusters; `basics` covers formation, failover, restart and damaged files;
+//! `sim` is the seeded fault simulation (`HERD_SIM_SEED=N` replays one seed).
+
+mod basics;
+mod harness;
+mod sim;
