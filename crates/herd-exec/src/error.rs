@@ -1,0 +1,40 @@
+//! Errors of the executor's API. Agent failures are not errors: they are [`crate::OpResult`]s
+//! with an OCF rc; these are the cases where no action could be attempted at all.
+
+use std::path::PathBuf;
+
+/// Why the executor could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// A `class:provider:type` string that does not parse.
+    #[error("agent {spec:?}: {why}")]
+    BadSpec { spec: String, why: String },
+    /// An action name the executor does not know.
+    #[error(
+        "unknown action {action:?} (use start, stop, monitor, promote, demote, migrate_to, migrate_from, reload, reload-agent, notify, meta-data or validate-all)"
+    )]
+    BadAction { action: String },
+    /// The agent does not exist on this host.
+    #[error("unknown agent {spec}: {why}")]
+    UnknownAgent { spec: String, why: String },
+    /// The agent's meta-data could not be read or parsed.
+    #[error("meta-data of {spec}: {why}")]
+    Metadata { spec: String, why: String },
+    /// A required parameter (per the agent's meta-data) was not given.
+    #[error("{spec}: missing required parameter {names} (give it as NAME=VALUE; `herd ra info {spec}` lists the parameters)", names = .names.join(", "))]
+    MissingParams { spec: String, names: Vec<String> },
+    /// A history file could not be read or written.
+    #[error("operation history {path}: {why}")]
+    History { path: PathBuf, why: String },
+    /// No history is recorded for a resource that a probe asked about.
+    #[error(
+        "resource {resource:?}: no operation history on this node (run it once, or probe it with its agent and parameters)"
+    )]
+    NoHistory { resource: String },
+    /// A recurring operation that cannot be scheduled.
+    #[error("resource {resource:?}: {why}")]
+    Recurring { resource: String, why: String },
+    /// Listing agents failed.
+    #[error("{path}: {why}")]
+    List { path: PathBuf, why: String },
+}
