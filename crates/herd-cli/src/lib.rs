@@ -27,11 +27,17 @@ pub struct Cli {
 pub enum Command {
     /// Compute what the cluster would do next for a CIB file (like crm_simulate)
     Simulate(cmd::simulate::SimulateArgs),
+    /// Write a new random cluster key to FILE (mode 0600)
+    Keygen(cmd::keygen::KeygenArgs),
+    /// Check the configuration file (herd config check)
+    Config(cmd::config::ConfigArgs),
 }
 
 /// Runs one parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Keygen(args) => cmd::keygen::run(args),
+        Command::Config(args) => cmd::config::run(args),
     }
 }

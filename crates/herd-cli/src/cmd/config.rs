@@ -1,0 +1,164 @@
+//! `herd config check [--config FILE] [--json]`: loads and checks the configuration file and
+//! prints what it found, or the error with its file and line (exit 2).
+//!
+//! Also tries the key file the configuration names and reports whether it is usable (a
+//! warning, not a failure: the key may live elsewhere until the node is installed).
+//! I/O: reads the configuration and key files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use herd_config::Config;
+use herd_rpc::ClusterKey;
+
+/// Arguments of `herd config`.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+/// The subcommands of `herd config`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ConfigCommand {
+    /// Load and check the configuration file, and print what it says
+    Check(CheckArgs),
+}
+
+/// Arguments of `herd config check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The configuration file (default: $HERD_CONFIG, else /etc/herd/herd.toml)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the checked configuration as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `herd config ...`.
+pub fn run(args: ConfigArgs) -> ExitCode {
+    match args.command {
+        ConfigCommand::Check(args) => check(args),
+    }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let path = herd_config::locate(args.config.as_deref());
+    let config = match Config::load(&path) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("herd config check: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let key_status = match ClusterKey::load(&config.key_file) {
+        Ok(_) => Ok(()),
+        Err(err) => Err(err.to_string()),
+    };
+    if args.json {
+        println!("{:#}", to_json(&config, &key_status));
+    } else {
+        print_human(&config, &key_status);
+    }
+    ExitCode::SUCCESS
+}
+
+fn print_human(config: &Config, key_status: &Result<(), String>) {
+    let timing = &config.timing;
+    let executor = &config.executor;
+    println!("{}: ok", config.path.display());
+    println!("cluster {}, this node {}", config.cluster, config.node);
+    println!("data_dir {}", config.data_dir.display());
+    match key_status {
+        Ok(()) => println!("key_file {} (ok)", config.key_file.display()),
+        Err(err) => println!("key_file {} (warning: {err})", config.key_file.display()),
+    }
+    println!("nodes ({}):", config.nodes.len());
+    let width = config
+        .nodes
+        .iter()
+        .map(|node| node.name.len())
+        .max()
+        .unwrap_or(0);
+    for node in &config.nodes {
+        let addrs: Vec<String> = node.addrs.iter().map(ToString::to_string).collect();
+        let mut notes = Vec::new();
+        if node.witness {
+            notes.push("witness");
+        }
+        if node.name == config.node {
+            notes.push("this node");
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join(", "))
+        };
+        println!("  {:<width$}  {}{notes}", node.name, addrs.join(", "));
+    }
+    println!(
+        "timing {}: lease renew {} ms, suspect {} ms, lost {} ms, lease {} ms; raft heartbeat {} ms, \
+         election {}-{} ms; link ping {} ms, link timeout {} ms",
+        timing.profile,
+        timing.lease_renew_ms,
+        timing.suspect_ms,
+        timing.lost_ms,
+        timing.lease_ms,
+        timing.heartbeat_ms,
+        timing.election_timeout_min_ms,
+        timing.election_timeout_max_ms,
+        timing.link_ping_ms,
+        timing.link_timeout_ms,
+    );
+    println!(
+        "executor: at most {} concurrent actions, lease-loss stop timeout {} ms, default agent timeout {} ms",
+        executor.max_concurrent_actions,
+        executor.lease_loss_stop_timeout_ms,
+        executor.agent_timeout_ms_default
+    );
+    let access = match &config.admin_group {
+        Some(group) => format!("root and group {group}"),
+        None => "root only".to_string(),
+    };
+    println!("admin socket {} ({access})", config.socket_path().display());
+}
+
+fn to_json(config: &Config, key_status: &Result<(), String>) -> serde_json::Value {
+    let timing = &config.timing;
+    serde_json::json!({
+        "path": config.path,
+        "cluster": config.cluster,
+        "node": config.node,
+        "data_dir": config.data_dir,
+        "key_file": config.key_file,
+        "key_ok": key_status.is_ok(),
+        "key_error": key_status.as_ref().err(),
+        "nodes": config.nodes.iter().map(|node| serde_json::json!({
+            "name": node.name,
+            "addrs": node.addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "witness": node.witness,
+        })).collect::<Vec<_>>(),
+        "timing": {
+            "profile": timing.profile,
+            "lease_renew_ms": timing.lease_renew_ms,
+            "suspect_ms": timing.suspect_ms,
+            "lost_ms": timing.lost_ms,
+            "lease_ms": timing.lease_ms,
+            "heartbeat_ms": timing.heartbeat_ms,
+            "election_timeout_min_ms": timing.election_timeout_min_ms,
+            "election_timeout_max_ms": timing.election_timeout_max_ms,
+            "witness_election_timeout_min_ms": timing.witness_election_timeout_min_ms,
+            "witness_election_timeout_max_ms": timing.witness_election_timeout_max_ms,
+            "link_ping_ms": timing.link_ping_ms,
+            "link_timeout_ms": timing.link_timeout_ms,
+        },
+        "admin_group": config.admin_group,
+        "socket_path": config.socket_path(),
+        "executor": {
+            "max_concurrent_actions": config.executor.max_concurrent_actions,
+            "lease_loss_stop_timeout_ms": config.executor.lease_loss_stop_timeout_ms,
+            "agent_timeout_ms_default": config.executor.agent_timeout_ms_default,
+        },
+    })
+}

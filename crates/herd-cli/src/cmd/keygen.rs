@@ -1,0 +1,42 @@
+//! `herd keygen FILE [--force]`: writes a new random cluster key (mode 0600).
+//!
+//! The key is the one secret a cluster shares: copy the file to every node's `key_file`.
+//! An existing file is never replaced unless `--force` is given. I/O: writes FILE.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use herd_rpc::{ClusterKey, KeyError};
+
+/// Arguments of `herd keygen`.
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Where to write the key, e.g. /etc/herd/cluster.key
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Replace an existing key file (every node then needs the new key)
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs `herd keygen`: exit 0 when written, 2 when the file exists, 1 on other failures.
+pub fn run(args: KeygenArgs) -> ExitCode {
+    let written = ClusterKey::generate().and_then(|key| key.write(&args.file, args.force));
+    match written {
+        Ok(()) => {
+            println!(
+                "wrote a new cluster key to {} (mode 0600); copy it to the key_file of every node",
+                args.file.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err @ KeyError::Exists { .. }) => {
+            eprintln!("herd keygen: {err}");
+            ExitCode::from(2)
+        }
+        Err(err) => {
+            eprintln!("herd keygen: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
