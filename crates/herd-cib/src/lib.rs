@@ -110,3 +110,6 @@ pub fn write_string(cib: &Cib) -> String {
     dom::write_element(&mut text, &cib.write(), 0);
     text
 }
+
+#[cfg(test)]
+mod tests;
