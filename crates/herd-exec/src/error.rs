@@ -14,9 +14,12 @@ pub enum ExecError {
         "unknown action {action:?} (use start, stop, monitor, promote, demote, migrate_to, migrate_from, reload, reload-agent, notify, meta-data or validate-all)"
     )]
     BadAction { action: String },
-    /// The agent does not exist on this host.
-    #[error("unknown agent {spec}: {why}")]
+    /// The agent does not exist on this host (`why` names it and where it was looked for).
+    #[error("{why}")]
     UnknownAgent { spec: String, why: String },
+    /// A whole class cannot be used on this host (systemd units where systemd does not run).
+    #[error("{why}")]
+    ClassUnavailable { class: String, why: String },
     /// The agent's meta-data could not be read or parsed.
     #[error("meta-data of {spec}: {why}")]
     Metadata { spec: String, why: String },

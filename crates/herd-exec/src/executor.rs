@@ -21,6 +21,9 @@ use crate::op::{Action, ExecStatus, OpRequest, OpResult};
 use crate::recurring::{MonitorEvent, Recurring};
 use crate::spec::AgentSpec;
 
+/// Time limit of `meta-data` (it must answer at once, without parameters).
+const METADATA_TIMEOUT_MS: u64 = 5_000;
+
 /// Monitor events buffered for slow subscribers before the oldest are dropped.
 const EVENT_QUEUE_LEN_MAX: usize = 1024;
 
@@ -161,7 +164,8 @@ impl Executor {
         {
             return Ok(cached.clone());
         }
-        let request = OpRequest::new(&spec.kind, spec.clone(), Action::MetaData);
+        let request = OpRequest::new(&spec.kind, spec.clone(), Action::MetaData)
+            .timeout_ms(METADATA_TIMEOUT_MS);
         let raw = self.inner.run_raw(&request, None).await;
         let error = |why: String| ExecError::Metadata {
             spec: spec.to_string(),
@@ -172,15 +176,22 @@ impl Executor {
                 spec: spec.to_string(),
                 why: raw
                     .exit_reason
-                    .unwrap_or_else(|| "not installed".to_owned()),
+                    .unwrap_or_else(|| format!("agent {spec} is not installed")),
             });
         }
         if raw.status != ExecStatus::Done || raw.rc != 0 {
+            let first_stderr_line = raw
+                .stderr
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_owned);
             let reason = raw
                 .exit_reason
-                .unwrap_or_else(|| raw.stderr.trim().to_owned());
+                .or(first_stderr_line)
+                .unwrap_or_else(|| "no reason given".to_owned());
             return Err(error(format!(
-                "the agent answered rc {} ({reason})",
+                "the agent answered rc {} instead of 0 ({reason})",
                 raw.rc
             )));
         }

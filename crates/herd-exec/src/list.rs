@@ -115,7 +115,10 @@ impl Executor {
             {
                 return Err(ExecError::UnknownAgent {
                     spec: format!("ocf:{want}"),
-                    why: format!("no provider {want:?} (providers: {})", names.join(", ")),
+                    why: format!(
+                        "unknown OCF provider {want:?} (providers here: {})",
+                        names.join(", ")
+                    ),
                 });
             }
         }
@@ -131,8 +134,8 @@ impl Executor {
         if wants(Class::Systemd) {
             let units = match systemd::systemd_missing() {
                 Some(why) if class.is_some() => {
-                    return Err(ExecError::UnknownAgent {
-                        spec: "systemd".to_owned(),
+                    return Err(ExecError::ClassUnavailable {
+                        class: "systemd".to_owned(),
                         why,
                     });
                 }

@@ -70,7 +70,17 @@ async fn collect(mut pipe: impl AsyncRead + Unpin, buffer: Buffer) {
 
 fn take_text(buffer: &Buffer) -> String {
     let bytes = std::mem::take(&mut *buffer.lock().expect("output buffer lock is never poisoned"));
-    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    // Control characters (but newlines and tabs) become U+FFFD: output ends up on terminals.
+    let mut text: String = String::from_utf8_lossy(&bytes)
+        .chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect();
     if bytes.len() >= OUTPUT_BYTES_MAX {
         text.push_str("\n[output truncated]");
     }

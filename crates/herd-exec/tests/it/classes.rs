@@ -62,8 +62,8 @@ async fn systemd_units_give_a_clear_error_where_systemd_does_not_run() {
     );
     let err = exec.list_agents(Some("systemd")).unwrap_err();
     assert!(
-        matches!(err, ExecError::UnknownAgent { .. })
-            && err.to_string().contains("systemd is not running"),
+        matches!(err, ExecError::ClassUnavailable { .. })
+            && err.to_string().starts_with("systemd is not running"),
         "{err}"
     );
     let all = exec.list_agents(None).unwrap();
