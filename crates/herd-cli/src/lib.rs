@@ -31,6 +31,8 @@ pub enum Command {
     Keygen(cmd::keygen::KeygenArgs),
     /// Check the configuration file (herd config check)
     Config(cmd::config::ConfigArgs),
+    /// Resource agents by hand: list, info, exec one action, check an agent
+    Ra(cmd::ra::RaArgs),
 }
 
 /// Runs one parsed command line and returns the process exit code.
@@ -39,5 +41,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Config(args) => cmd::config::run(args),
+        Command::Ra(args) => cmd::ra::run(args),
     }
 }

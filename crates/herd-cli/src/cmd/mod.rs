@@ -3,4 +3,5 @@
 
 pub mod config;
 pub mod keygen;
+pub mod ra;
 pub mod simulate;

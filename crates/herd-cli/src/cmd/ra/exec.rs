@@ -1,0 +1,162 @@
+//! `herd ra exec SPEC ACTION [NAME=VALUE...]`: runs one action of an agent by hand and
+//! prints its rc with the OCF name, the exit reason and the output. The exit code is the
+//! agent's rc. Required parameters are checked against the meta-data first.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use herd_exec::{Action, AgentSpec, ExecError, Executor, OpRequest, OpResult, parse_duration_ms};
+
+/// Arguments of `herd ra exec`.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// The agent: ocf:PROVIDER:TYPE, lsb:NAME, systemd:UNIT (a bare TYPE is ocf:heartbeat:TYPE)
+    #[arg(value_name = "CLASS:PROVIDER:TYPE")]
+    pub spec: String,
+    /// start, stop, monitor, promote, demote, migrate_to, migrate_from, reload, reload-agent, notify, meta-data, validate-all
+    pub action: String,
+    /// Instance parameters (OCF_RESKEY_NAME=VALUE)
+    #[arg(value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// The resource instance id (OCF_RESOURCE_INSTANCE); default: the agent type
+    #[arg(short, long)]
+    pub resource: Option<String>,
+    /// Time limit, e.g. 20s or 500ms; default: the agent's advised timeout, else 20s
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// OCF_RESKEY_CRM_meta_interval (monitor with 0 = probe); e.g. 10s
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Meta attributes (OCF_RESKEY_CRM_meta_NAME=VALUE), repeatable
+    #[arg(long = "meta", value_name = "NAME=VALUE")]
+    pub meta: Vec<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A request built from the command line, or the exit code of the error already printed.
+pub(super) struct Prepared {
+    pub(super) request: OpRequest,
+    pub(super) advised_timeout_ms: Option<u64>,
+}
+
+/// Parses the spec, the parameters and the times, and checks the required parameters
+/// against the meta-data (an unreadable meta-data only warns: the action may still run).
+pub(super) async fn prepare(
+    executor: &Executor,
+    command: &str,
+    spec: &str,
+    action: Action,
+    params: &[String],
+    resource: Option<&str>,
+    warn_metadata: bool,
+) -> Result<Prepared, ExitCode> {
+    let bad = |why: String| {
+        eprintln!("herd ra {command}: {why}");
+        ExitCode::from(2)
+    };
+    let spec: AgentSpec = super::parse_spec(command, spec)?;
+    let params: BTreeMap<String, String> = super::parse_pairs(params, "parameter").map_err(bad)?;
+    let mut advised_timeout_ms = None;
+    if action != Action::MetaData {
+        match executor.check_params(&spec, &params).await {
+            Ok(metadata) => advised_timeout_ms = metadata.timeout_ms(action.as_str()),
+            Err(e @ ExecError::UnknownAgent { .. }) => {
+                eprintln!("herd ra {command}: {e}; `herd ra list` shows the installed agents");
+                return Err(ExitCode::from(5));
+            }
+            Err(e @ ExecError::MissingParams { .. }) => return Err(bad(e.to_string())),
+            Err(e) if warn_metadata => {
+                eprintln!("herd ra {command}: warning: parameters not checked: {e}")
+            }
+            Err(_) => {}
+        }
+    }
+    let resource = resource.map_or_else(|| spec.kind.clone(), str::to_owned);
+    let mut request = OpRequest::new(&resource, spec, action);
+    request.params = params;
+    Ok(Prepared {
+        request,
+        advised_timeout_ms,
+    })
+}
+
+fn parse_time(command: &str, what: &str, text: Option<&str>) -> Result<Option<u64>, ExitCode> {
+    let Some(text) = text else { return Ok(None) };
+    parse_duration_ms(text).map(Some).ok_or_else(|| {
+        eprintln!("herd ra {command}: --{what} {text:?} is not a time (use 20s, 500ms, 2min)");
+        ExitCode::from(2)
+    })
+}
+
+pub(super) async fn run(executor: &Executor, args: ExecArgs) -> ExitCode {
+    let action: Action = match args.action.parse() {
+        Ok(action) => action,
+        Err(e) => {
+            eprintln!("herd ra exec: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let prepared = prepare(
+        executor,
+        "exec",
+        &args.spec,
+        action,
+        &args.params,
+        args.resource.as_deref(),
+        true,
+    )
+    .await;
+    let Prepared {
+        mut request,
+        advised_timeout_ms,
+    } = match prepared {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
+    let timeout = parse_time("exec", "timeout", args.timeout.as_deref());
+    let interval = parse_time("exec", "interval", args.interval.as_deref());
+    let meta = super::parse_pairs(&args.meta, "meta attribute");
+    match (timeout, interval, meta) {
+        (Ok(timeout), Ok(interval), Ok(meta)) => {
+            request.timeout_ms = timeout.or(advised_timeout_ms);
+            request.interval_ms = interval.unwrap_or(0);
+            request.meta = meta;
+        }
+        (Err(code), _, _) | (_, Err(code), _) => return code,
+        (_, _, Err(why)) => {
+            eprintln!("herd ra exec: {why}");
+            return ExitCode::from(2);
+        }
+    }
+    let result = executor.execute(request).await;
+    if args.json {
+        super::print_json(&to_json(&result));
+    } else if action == Action::MetaData && result.rc == 0 {
+        println!("{}", result.output);
+    } else {
+        print!("{}", render(&result));
+    }
+    super::exit_code(result.rc)
+}
+
+/// The JSON form: the result plus the rc's OCF name and meaning.
+pub(super) fn to_json(result: &OpResult) -> serde_json::Value {
+    let mut value = serde_json::to_value(result).unwrap_or_default();
+    value["rc_name"] = result.ocf().name().into();
+    value["rc_text"] = result.ocf().describe().into();
+    value
+}
+
+/// The human form: summary line, exit reason, output.
+pub(super) fn render(result: &OpResult) -> String {
+    let mut out = format!("{} (took {} ms)\n", result.summary(), result.duration_ms);
+    if !result.output.trim().is_empty() {
+        out.push_str("output:\n");
+        for line in result.output.lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out
+}
