@@ -5,6 +5,7 @@
 //! warning, not a failure: the key may live elsewhere until the node is installed).
 //! I/O: reads the configuration and key files.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -56,25 +57,29 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(_) => Ok(()),
         Err(err) => Err(err.to_string()),
     };
-    if args.json {
-        println!("{:#}", to_json(&config, &key_status));
+    let text = if args.json {
+        format!("{:#}\n", to_json(&config, &key_status))
     } else {
-        print_human(&config, &key_status);
-    }
+        human(&config, &key_status)
+    };
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().write_all(text.as_bytes());
     ExitCode::SUCCESS
 }
 
-fn print_human(config: &Config, key_status: &Result<(), String>) {
+fn human(config: &Config, key_status: &Result<(), String>) -> String {
     let timing = &config.timing;
     let executor = &config.executor;
-    println!("{}: ok", config.path.display());
-    println!("cluster {}, this node {}", config.cluster, config.node);
-    println!("data_dir {}", config.data_dir.display());
-    match key_status {
-        Ok(()) => println!("key_file {} (ok)", config.key_file.display()),
-        Err(err) => println!("key_file {} (warning: {err})", config.key_file.display()),
-    }
-    println!("nodes ({}):", config.nodes.len());
+    let mut lines = vec![
+        format!("{}: ok", config.path.display()),
+        format!("cluster {}, this node {}", config.cluster, config.node),
+        format!("data_dir {}", config.data_dir.display()),
+        match key_status {
+            Ok(()) => format!("key_file {} (ok)", config.key_file.display()),
+            Err(err) => format!("key_file {} (warning: {err})", config.key_file.display()),
+        },
+        format!("nodes ({}):", config.nodes.len()),
+    ];
     let width = config
         .nodes
         .iter()
@@ -95,9 +100,13 @@ fn print_human(config: &Config, key_status: &Result<(), String>) {
         } else {
             format!("  ({})", notes.join(", "))
         };
-        println!("  {:<width$}  {}{notes}", node.name, addrs.join(", "));
+        lines.push(format!(
+            "  {:<width$}  {}{notes}",
+            node.name,
+            addrs.join(", ")
+        ));
     }
-    println!(
+    lines.push(format!(
         "timing {}: lease renew {} ms, suspect {} ms, lost {} ms, lease {} ms; raft heartbeat {} ms, \
          election {}-{} ms; link ping {} ms, link timeout {} ms",
         timing.profile,
@@ -110,18 +119,21 @@ fn print_human(config: &Config, key_status: &Result<(), String>) {
         timing.election_timeout_max_ms,
         timing.link_ping_ms,
         timing.link_timeout_ms,
-    );
-    println!(
+    ));
+    lines.push(format!(
         "executor: at most {} concurrent actions, lease-loss stop timeout {} ms, default agent timeout {} ms",
-        executor.max_concurrent_actions,
-        executor.lease_loss_stop_timeout_ms,
-        executor.agent_timeout_ms_default
-    );
+        executor.max_concurrent_actions, executor.lease_loss_stop_timeout_ms, executor.agent_timeout_ms_default
+    ));
     let access = match &config.admin_group {
         Some(group) => format!("root and group {group}"),
         None => "root only".to_string(),
     };
-    println!("admin socket {} ({access})", config.socket_path().display());
+    lines.push(format!(
+        "admin socket {} ({access})",
+        config.socket_path().display()
+    ));
+    lines.push(String::new());
+    lines.join("\n")
 }
 
 fn to_json(config: &Config, key_status: &Result<(), String>) -> serde_json::Value {
@@ -161,4 +173,37 @@ fn to_json(config: &Config, key_status: &Result<(), String>) -> serde_json::Valu
             "agent_timeout_ms_default": config.executor.agent_timeout_ms_default,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_file(text: &str) -> ExitCode {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("herd.toml");
+        std::fs::write(&path, text).unwrap();
+        check(CheckArgs {
+            config: Some(path),
+            json: false,
+        })
+    }
+
+    #[test]
+    fn config_check_exits_2_on_a_bad_file_and_0_on_a_good_one() {
+        let good =
+            "cluster = \"c\"\nnode = \"n1\"\n[[nodes]]\nname = \"n1\"\naddrs = [\"10.0.0.1\"]\n";
+        assert_eq!(check_file(good), ExitCode::SUCCESS);
+        assert_eq!(
+            check_file(&good.replace("addrs", "adrs")),
+            ExitCode::from(2)
+        );
+        assert_eq!(
+            check(CheckArgs {
+                config: Some(PathBuf::from("/nonexistent/herd.toml")),
+                json: true
+            }),
+            ExitCode::from(2)
+        );
+    }
 }

@@ -40,3 +40,38 @@ pub fn run(args: KeygenArgs) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keygen_writes_once_and_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cluster.key");
+        assert_eq!(
+            run(KeygenArgs {
+                file: file.clone(),
+                force: false
+            }),
+            ExitCode::SUCCESS
+        );
+        let first = ClusterKey::load(&file).unwrap();
+        assert_eq!(
+            run(KeygenArgs {
+                file: file.clone(),
+                force: false
+            }),
+            ExitCode::from(2)
+        );
+        assert_eq!(ClusterKey::load(&file).unwrap(), first);
+        assert_eq!(
+            run(KeygenArgs {
+                file: file.clone(),
+                force: true
+            }),
+            ExitCode::SUCCESS
+        );
+        assert_ne!(ClusterKey::load(&file).unwrap(), first);
+    }
+}

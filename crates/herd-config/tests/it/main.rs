@@ -323,3 +323,35 @@ fn locate_prefers_explicit_path() {
         PathBuf::from("/x/y.toml")
     );
 }
+
+fn example_text() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/herd.toml");
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn example_config_in_the_repository_is_valid() {
+    let config = parse(&example_text()).unwrap();
+    assert_eq!(config.nodes.len(), 3);
+    assert!(config.node_named("quorum").unwrap().witness);
+    assert_eq!(config.local_node().addrs.len(), 2);
+}
+
+#[test]
+fn example_timing_table_is_valid_when_uncommented() {
+    let text: String = example_text()
+        .lines()
+        .filter(|line| !line.starts_with("timing = "))
+        .map(|line| {
+            let uncommented = line.strip_prefix("# ").unwrap_or(line);
+            let is_timing = uncommented.starts_with("[timing]")
+                || uncommented.split('=').next().is_some_and(|key| {
+                    let key = key.trim();
+                    key == "profile" || key.ends_with("_ms")
+                });
+            if is_timing { uncommented } else { line }.to_string() + "\n"
+        })
+        .collect();
+    let config = parse(&text).unwrap();
+    assert_eq!(config.timing, herd_config::Timing::default_profile());
+}
