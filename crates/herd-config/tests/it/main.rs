@@ -326,7 +326,7 @@ fn locate_prefers_explicit_path() {
 
 fn example_text() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/herd.toml");
-    std::fs::read_to_string(path).unwrap()
+    std::fs::read_to_string(path).expect("examples/herd.toml is in the repository")
 }
 
 #[test]
