@@ -319,7 +319,7 @@ pub(super) async fn run(executor: &Executor, args: CheckArgs) -> ExitCode {
     if args.json {
         super::print_json(&serde_json::to_value(&report).unwrap_or_default());
     } else {
-        print!("{}", render(&report));
+        super::out(&render(&report));
     }
     if report.passed {
         ExitCode::SUCCESS

@@ -134,9 +134,9 @@ pub(super) async fn run(executor: &Executor, args: ExecArgs) -> ExitCode {
     if args.json {
         super::print_json(&to_json(&result));
     } else if action == Action::MetaData && result.rc == 0 {
-        println!("{}", result.output);
+        super::out(&format!("{}\n", result.output));
     } else {
-        print!("{}", render(&result));
+        super::out(&render(&result));
     }
     super::exit_code(result.rc)
 }

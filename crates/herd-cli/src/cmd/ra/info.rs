@@ -35,7 +35,7 @@ pub(super) async fn run(executor: &Executor, args: InfoArgs) -> ExitCode {
         value["agent"] = serde_json::Value::String(spec.to_string());
         super::print_json(&value);
     } else {
-        print!("{}", render(&spec, &metadata));
+        super::out(&render(&spec, &metadata));
     }
     ExitCode::SUCCESS
 }

@@ -27,9 +27,12 @@ pub(super) fn run(executor: &Executor, args: ListArgs) -> ExitCode {
         let agents: Vec<String> = list.agents.iter().map(ToString::to_string).collect();
         super::print_json(&serde_json::json!({ "agents": agents, "notes": list.notes }));
     } else {
-        for agent in &list.agents {
-            println!("{agent}");
-        }
+        let text: String = list
+            .agents
+            .iter()
+            .map(|agent| format!("{agent}\n"))
+            .collect();
+        super::out(&text);
         for note in &list.notes {
             eprintln!("herd ra list: note: {note}");
         }

@@ -111,10 +111,16 @@ fn parse_spec(command: &str, text: &str) -> Result<AgentSpec, ExitCode> {
     })
 }
 
+/// Writes to stdout; a closed pipe (`herd ra list | head`) is not worth a panic.
+fn out(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Prints a JSON value (the `--json` output of every `herd ra` command).
 fn print_json(value: &serde_json::Value) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => out(&format!("{text}\n")),
         Err(e) => eprintln!("herd ra: cannot write JSON: {e}"),
     }
 }
