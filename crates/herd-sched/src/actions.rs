@@ -114,6 +114,23 @@ fn primitive_actions(c: &Cluster, r: RscIx) -> Vec<Action> {
     if !rsc.managed {
         need_stop = false;
     }
+    let in_clone = rsc
+        .parent
+        .is_some_and(|p| c.rscs[p].variant == Variant::Clone);
+    let migrating = moving
+        && rsc.allow_migrate
+        && !rsc.failed
+        && rsc.managed
+        && !in_clone
+        && rsc.running_on.len() == 1
+        && rsc.role == Role::Started
+        && next_role == Role::Started
+        && rsc
+            .current_node()
+            .is_some_and(|n| c.nodes[n].online && !c.nodes[n].unclean);
+    if migrating {
+        need_stop = false;
+    }
     let active = rsc.role > Role::Stopped && !rsc.running_on.is_empty();
     if active {
         for &n in &rsc.running_on {
@@ -136,6 +153,10 @@ fn primitive_actions(c: &Cluster, r: RscIx) -> Vec<Action> {
     // A start always exists so orderings can refer to it; unassigned means unrunnable.
     let start_optional =
         !(rsc.role <= Role::Stopped || rsc.running_on.is_empty() || need_stop) || next.is_none();
+    if migrating {
+        out.push(new_action(c, r, Task::MigrateTo, rsc.current_node(), false));
+        out.push(new_action(c, r, Task::MigrateFrom, next, false));
+    }
     let mut s = new_action(c, r, Task::Start, next, start_optional);
     if next.is_none() {
         s.runnable = false;
@@ -340,6 +361,13 @@ fn build_edges(
     edges
 }
 
+/// Indexes of `r`'s actions (actions are created grouped by resource, in index order).
+fn by_rsc(acts: &[Action], r: RscIx) -> std::ops::Range<usize> {
+    let lo = acts.partition_point(|a| a.rsc_ix < r);
+    let hi = acts.partition_point(|a| a.rsc_ix <= r);
+    lo..hi
+}
+
 fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
     let acts = &mut plan.actions;
     for _round in 0..50 {
@@ -356,8 +384,14 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                 } else {
                     e.first.actions.iter().all(|&f| acts[f].runnable)
                 };
+                // A start that exists only because an ordering names it (the resource
+                // stays stopped) blocks only starts that are needed anyway.
+                let phantom = e.first.actions.iter().all(|&f| acts[f].node_ix.is_none());
                 if !runnable {
                     for &t in &e.then {
+                        if phantom && acts[t].optional {
+                            continue;
+                        }
                         if acts[t].runnable && c.rscs[acts[t].rsc_ix].managed {
                             acts[t].runnable = false;
                             if acts[t].reason.is_none()
@@ -409,6 +443,26 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                 }
             }
         }
+        // A resource that stays but cannot be started again must stop.
+        for i in 0..acts.len() {
+            if acts[i].task != Task::Start || acts[i].runnable || acts[i].node_ix.is_none() {
+                continue;
+            }
+            let r = acts[i].rsc_ix;
+            if !c.rscs[r].managed || c.rscs[r].running_on.is_empty() {
+                continue;
+            }
+            for j in by_rsc(acts, r) {
+                if acts[j].task == Task::Stop && acts[j].optional {
+                    acts[j].optional = false;
+                    changed = true;
+                }
+            }
+            if acts[i].optional {
+                acts[i].optional = false;
+                changed = true;
+            }
+        }
         // A required stop of a resource that stays forces its start (restart), and a
         // required start of a running resource forces its stop.
         for i in 0..acts.len() {
@@ -416,8 +470,8 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
             if acts[i].optional {
                 continue;
             }
-            for j in 0..acts.len() {
-                if acts[j].rsc_ix != r || !acts[j].optional || i == j {
+            for j in by_rsc(acts, r) {
+                if !acts[j].optional || i == j {
                     continue;
                 }
                 let pair = matches!(

@@ -12,6 +12,7 @@ mod actions;
 mod clone;
 mod cluster;
 mod colocation;
+pub mod from_cib;
 pub mod input;
 mod placement;
 mod promotable;
@@ -93,6 +94,12 @@ impl Transition {
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics
     }
+}
+
+/// Schedules a parsed CIB: uses its `execution-date` as "now" when present, else
+/// `wall_clock_now` (seconds since the epoch).
+pub fn schedule(cib: &herd_cib::Cib, wall_clock_now: i64) -> Transition {
+    schedule_input(&from_cib::input_from_cib(cib), wall_clock_now)
 }
 
 /// Schedules from the scheduler's own input model.

@@ -150,11 +150,16 @@ fn assign_primitive(c: &mut Cluster, r: RscIx, prefer: Option<NodeIx>) -> Option
     for ci in c.rscs[r].this_with.clone() {
         apply_this_with(c, r, ci);
     }
-    for ci in c.rscs[r].with_this.clone() {
+    let mut with_this = c.rscs[r].with_this.clone();
+    // Dependents of a group pull on its first member.
+    if let Some(p) = c.rscs[r]
+        .parent
+        .filter(|&p| c.rscs[p].variant == Variant::Group && c.rscs[p].children.first() == Some(&r))
+    {
+        with_this.extend(c.rscs[p].with_this.iter().copied());
+    }
+    for ci in with_this {
         let col = c.colocations[ci].clone();
-        if !col.influence && !c.rscs[col.dependent].running_on.is_empty() {
-            // fall through: influence matters only for active dependents
-        }
         if !has_influence(c, ci) {
             continue;
         }

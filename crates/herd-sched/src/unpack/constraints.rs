@@ -13,6 +13,7 @@ use crate::input::{
 use crate::rules::{self, RuleContext};
 
 pub(crate) fn unpack_constraints(input: &Input, cluster: &mut Cluster) {
+    group_internal(cluster);
     for c in &input.constraints {
         match c {
             ConstraintDef::Location(l) => location(input, cluster, l),
@@ -147,7 +148,14 @@ fn role_of(text: &Option<String>) -> Role {
         .unwrap_or(Role::Unknown)
 }
 
-fn push_colocation(cluster: &mut Cluster, c: Colocation) {
+fn push_colocation(cluster: &mut Cluster, mut c: Colocation) {
+    // A group follows its first member: colocating the group colocates that member.
+    while cluster.rscs[c.dependent].variant == crate::cluster::Variant::Group {
+        match cluster.rscs[c.dependent].children.first() {
+            Some(&m) => c.dependent = m,
+            None => return,
+        }
+    }
     if c.dependent == c.primary {
         return;
     }
@@ -239,6 +247,39 @@ fn colocation(input: &Input, cluster: &mut Cluster, c: &ColocationDef) {
                     push_colocation(cluster, mk(d, p, dr, pr, score));
                 }
             }
+        }
+    }
+}
+
+/// Members of a (colocated) group run with the previous member.
+fn group_internal(cluster: &mut Cluster) {
+    for g in 0..cluster.rscs.len() {
+        if cluster.rscs[g].variant != crate::cluster::Variant::Group {
+            continue;
+        }
+        let colocated = cluster.rscs[g]
+            .meta
+            .get("collocated")
+            .is_none_or(|v| is_true(v));
+        if !colocated {
+            continue;
+        }
+        let members = cluster.rscs[g].children.clone();
+        for w in members.windows(2) {
+            let id = format!("{}-internal", cluster.rscs[g].id);
+            push_colocation(
+                cluster,
+                Colocation {
+                    id,
+                    dependent: w[1],
+                    primary: w[0],
+                    dependent_role: Role::Unknown,
+                    primary_role: Role::Unknown,
+                    score: Score::INFINITY,
+                    node_attribute: None,
+                    influence: true,
+                },
+            );
         }
     }
 }

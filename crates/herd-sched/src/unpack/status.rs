@@ -100,7 +100,7 @@ fn unpack_node_state(cluster: &mut Cluster, ix: NodeIx, ns: &NodeStateDef) {
         return;
     }
     let mut online = in_cluster == Some(true);
-    let mut fence = |node: &mut crate::cluster::Node, reason: &str| {
+    let fence = |node: &mut crate::cluster::Node, reason: &str| {
         node.unclean = true;
         node.fence_reason.get_or_insert_with(|| reason.to_owned());
     };
@@ -462,7 +462,7 @@ fn replay(
         if this_fail > on_fail {
             on_fail = this_fail;
         }
-        let hard = status == 6 || matches!(rc, 2..=6) && status != 1;
+        let hard = status == 6 || matches!(rc, 2 | 4 | 5 | 6) || (rc == 3 && interval == 0);
         match task {
             "stop" => {
                 if !dry && ix != usize::MAX {

@@ -38,7 +38,7 @@ fn corpus_pass_rate_printout() {
             .collect();
         let input = crate::xml::load(&text);
         let got =
-            std::panic::catch_unwind(|| herd_sched::schedule_input(&input, 0).summary_lines());
+            std::panic::catch_unwind(|| herd_sched::schedule_input(&input, now()).summary_lines());
         let got = match got {
             Ok(g) => g,
             Err(_) => vec!["PANIC".to_owned()],
@@ -56,6 +56,15 @@ fn corpus_pass_rate_printout() {
             failing.push(name.clone());
         }
         if only.is_some() {
+            for a in herd_sched::schedule_input(&input, now()).actions {
+                println!(
+                    "  act {} {:?} {:?} opt={} run={} {:?}",
+                    a.rsc, a.task, a.node, a.optional, a.runnable, a.reason
+                );
+            }
+        }
+        if only.is_some() || (std::env::var("DIFFS").is_ok() && got != want) {
+            println!("=== {name}");
             println!(
                 "want:\n  {}\ngot:\n  {}",
                 want.join("\n  "),
@@ -67,4 +76,10 @@ fn corpus_pass_rate_printout() {
         println!("failing: {}", failing.join(" "));
     }
     println!("corpus: exact {exact}/{total}, multiset {multi}/{total}");
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
