@@ -23,6 +23,7 @@ pub(crate) fn packet_socket(ifindex: u32, ethertype: u16) -> io::Result<AsyncFd<
         Some(Protocol::from(i32::from(protocol))),
     )?;
     socket.set_nonblocking(true)?;
+    ignore_outgoing(&socket)?;
     let ifindex = i32::try_from(ifindex)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface index too large"))?;
     let mut storage = SockAddrStorage::zeroed();
@@ -40,6 +41,28 @@ pub(crate) fn packet_socket(ifindex: u32, ethertype: u16) -> io::Result<AsyncFd<
     // SAFETY: the Socket owns its descriptor (an OwnedFd it never replaces), and the AsyncFd
     // owns the Socket, so the descriptor stays open and the same for the AsyncFd's lifetime.
     unsafe { AsyncFd::register(socket) }.map_err(io::Error::from)
+}
+
+/// PACKET_IGNORE_OUTGOING from linux/if_packet.h (Linux 4.20+); not in the libc crate.
+const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+
+/// Asks the kernel not to hand this packet socket the frames this host sends, so any frame
+/// from our own MAC that arrives came from another host using it.
+fn ignore_outgoing(socket: &Socket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: the descriptor is open (borrowed from `socket`), and the option value points at
+    // a live c_int whose exact size is passed; the kernel only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_PACKET,
+            PACKET_IGNORE_OUTGOING,
+            std::ptr::from_ref(&on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == -1 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
 /// Makes the child started by `command` call `setsid(2)` before exec, so it leads its own

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::meta::{ActionSpec, AgentSpec, ParamSpec};
 use crate::net::frames::{Mac, mac_string};
 use crate::net::netlink::{Addr, IFA_F_NODAD, Link, Netlink, NetlinkError};
-use crate::net::packet::{Holding, LinkSocket};
+use crate::net::packet::LinkSocket;
 use crate::params::{ParamError, Params};
 use crate::{AgentFuture, AgentOutcome, AgentRequest, NativeAgent, ocf};
 
@@ -340,7 +340,7 @@ async fn monitor(config: &Config, instance: &str) -> AgentOutcome {
     if config.monitor_probe && let Some(mac) = link.mac {
         let ip = config.ip;
         let report = LinkSocket::open(link.index, mac, ip)
-            .map(|socket| async move { socket.probe(config.probe_count, config.probe_timeout, Holding::Yes).await });
+            .map(|socket| async move { socket.probe(config.probe_count, config.probe_timeout).await });
         match report {
             Ok(probe) => match probe.await {
                 Ok(report) if !report.claimants.is_empty() => {
@@ -348,6 +348,15 @@ async fn monitor(config: &Config, instance: &str) -> AgentOutcome {
                     let warning = format!(
                         "warning: {ip} is also answered on {} by {macs}: two hosts hold the address",
                         link.name
+                    );
+                    warn_once(instance, &warning);
+                    notes.push(warning);
+                }
+                Ok(report) if report.own_mac_from_elsewhere => {
+                    let warning = format!(
+                        "warning: another host on {} sends frames with this host's own MAC {}: duplicate MAC address on the link",
+                        link.name,
+                        mac_string(&mac)
                     );
                     warn_once(instance, &warning);
                     notes.push(warning);
@@ -425,12 +434,13 @@ async fn probe_link(config: &Config, link: &Link, mac: Mac) -> Result<String, Ag
     let ip = config.ip;
     let socket = LinkSocket::open(link.index, mac, ip).map_err(|error| raw_socket_failure(&error, link))?;
     let report = socket
-        .probe(config.probe_count, config.probe_timeout, Holding::No)
+        .probe(config.probe_count, config.probe_timeout)
         .await
         .map_err(|error| raw_socket_failure(&error, link))?;
+    let mut warning = String::new();
     if report.claimants.len() > 1 {
-        let warning = format!(
-            "{ip} is answered on {} by several MAC addresses ({}): duplicate address on the link",
+        warning = format!(
+            "warning: {ip} is answered on {} by several MAC addresses ({}): duplicate address on the link",
             link.name,
             mac_list(&report.claimants)
         );
@@ -444,11 +454,12 @@ async fn probe_link(config: &Config, link: &Link, mac: Mac) -> Result<String, Ag
                 link.name,
                 mac_list(&report.claimants)
             ),
-        ));
+        )
+        .with_prefix(&warning));
     }
     if report.own_mac_from_elsewhere {
         let reason = format!(
-            "vip: refusing to take {ip}: another host on {} answers for it with this host's own MAC {} (duplicate MAC address on the link)",
+            "vip: refusing to take {ip}: another host on {} sends frames with this host's own MAC {} (duplicate MAC address on the link; fix it first)",
             link.name,
             mac_string(&mac)
         );

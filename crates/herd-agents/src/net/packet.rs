@@ -20,18 +20,9 @@ use super::frames::{self, ETH_P_ARP, ETH_P_IPV6, Mac};
 pub(crate) struct ProbeReport {
     /// MAC addresses of other hosts that claim (or are probing for) the address, in order.
     pub(crate) claimants: Vec<Mac>,
-    /// A frame claiming the address came from our own MAC, but not from us: another host
-    /// on the link uses our MAC (the duplicate-MAC trap).
+    /// A frame came from our own MAC but not from us: another host on the link uses our
+    /// MAC (the duplicate-MAC trap).
     pub(crate) own_mac_from_elsewhere: bool,
-}
-
-/// Whether we already hold the address: decides which frames are ours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Holding {
-    /// Before adding it: nothing from our MAC can claim the address legitimately.
-    No,
-    /// After adding it: our kernel answers for it, so frames from our MAC are ignored.
-    Yes,
 }
 
 /// An AF_PACKET socket on one interface, for one address family.
@@ -70,12 +61,7 @@ impl LinkSocket {
     }
 
     /// Sends `count` probes spread over `budget` and listens until the budget is spent.
-    pub(crate) async fn probe(
-        &self,
-        count: u32,
-        budget: Duration,
-        holding: Holding,
-    ) -> io::Result<ProbeReport> {
+    pub(crate) async fn probe(&self, count: u32, budget: Duration) -> io::Result<ProbeReport> {
         let probe = match self.ip {
             IpAddr::V4(v4) => frames::arp_probe(self.mac, v4),
             IpAddr::V6(v6) => frames::nd_probe(self.mac, v6),
@@ -102,7 +88,7 @@ impl LinkSocket {
             let Ok(n) = tokio::time::timeout_at(wake, self.recv(&mut buf)).await else {
                 continue;
             };
-            if let Some(claim) = self.claim(&buf[..n?], holding) {
+            if let Some(claim) = self.claim(&buf[..n?]) {
                 match claim {
                     Claim::Other(mac) => {
                         if seen.insert(mac) {
@@ -115,36 +101,26 @@ impl LinkSocket {
         }
     }
 
-    /// Whether `frame` is someone else claiming (or probing for) our address.
-    fn claim(&self, frame: &[u8], holding: Holding) -> Option<Claim> {
-        let from_our_mac;
-        let mac;
+    /// Whether `frame` is someone else claiming (or probing for) our address, or comes from
+    /// another host using our MAC. The socket ignores what this host sends (see
+    /// `crate::sys`), so any frame from our MAC that arrives was sent elsewhere.
+    fn claim(&self, frame: &[u8]) -> Option<Claim> {
+        if frame.get(6..12) == Some(&self.mac[..]) {
+            return Some(Claim::OwnMac);
+        }
         match self.ip {
             IpAddr::V4(ip) => {
                 let arp = frames::parse_arp(frame)?;
                 let holds = arp.sender_ip == ip;
                 let probes = arp.sender_ip.is_unspecified() && arp.target_ip == ip && !arp.is_reply;
-                if !holds && !(probes && arp.eth_src != self.mac) {
-                    return None;
-                }
-                from_our_mac = arp.eth_src == self.mac || arp.sender_mac == self.mac;
-                mac = arp.sender_mac;
+                (holds || probes).then_some(Claim::Other(arp.sender_mac))
             }
             IpAddr::V6(ip) => {
                 let nd = frames::parse_nd(frame)?;
                 let holds = nd.is_advert && nd.target == ip;
                 let probes = !nd.is_advert && nd.source_ip.is_unspecified() && nd.target == ip;
-                if !holds && !(probes && nd.eth_src != self.mac) {
-                    return None;
-                }
-                from_our_mac = nd.eth_src == self.mac;
-                mac = nd.target_mac.unwrap_or(nd.eth_src);
+                (holds || probes).then_some(Claim::Other(nd.target_mac.unwrap_or(nd.eth_src)))
             }
-        }
-        match (from_our_mac, holding) {
-            (true, Holding::Yes) => None, // our own kernel's answer or our announcement
-            (true, Holding::No) => Some(Claim::OwnMac),
-            (false, _) => Some(Claim::Other(mac)),
         }
     }
 
