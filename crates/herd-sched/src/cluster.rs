@@ -266,7 +266,8 @@ impl Task {
         })
     }
 
-    pub(crate) fn name(self) -> &'static str {
+    /// The Pacemaker name of the task (`start`, `running`, `migrate_to`...).
+    pub fn name(self) -> &'static str {
         match self {
             Task::Start => "start",
             Task::Stop => "stop",

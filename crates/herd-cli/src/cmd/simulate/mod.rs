@@ -1,0 +1,154 @@
+//! `herd simulate -x FILE [-S] [--json]`: loads a CIB file, runs the scheduler and prints,
+//! as `crm_simulate -x FILE -S` does, the current status, the `Transition Summary:`, and
+//! with `-S` the executed actions and the revised status; `--json` prints the transition.
+//!
+//! The I/O here is reading the file and writing stdout/stderr; deciding is herd-sched's.
+
+mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use herd_sched::{Task, Transition};
+
+/// Arguments of `herd simulate`, named as crm_simulate names them.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// The CIB XML file to read (configuration and status)
+    #[arg(short = 'x', long = "xml-file", value_name = "FILE")]
+    pub xml_file: PathBuf,
+    /// Also run the transition: print the executed actions and the revised status
+    #[arg(short = 'S', long = "simulate")]
+    pub simulate: bool,
+    /// Print the transition as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Runs `herd simulate`.
+pub fn run(args: SimulateArgs) -> ExitCode {
+    let name = args.xml_file.display().to_string();
+    let text = match std::fs::read_to_string(&args.xml_file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("herd simulate: {name}: cannot read: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (cib, diagnostics) = match herd_cib::parse_str(&text, &name) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("herd simulate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for d in diagnostics.iter().filter(|d| d.severity >= herd_cib::Severity::Warning) {
+        eprintln!("{d}");
+    }
+    let transition = herd_sched::schedule(&cib, wall_clock());
+    for d in transition.diagnostics() {
+        eprintln!("{name}:{}: {}", d.line, d.message);
+    }
+    if args.json {
+        match serde_json::to_string_pretty(&JsonOut { transition: &transition, summary: transition.summary_lines() }) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("herd simulate: cannot encode the transition: {e}");
+                return ExitCode::from(1);
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    print!("{}", render(&transition, cib.execution_date.is_some(), args.simulate));
+    ExitCode::SUCCESS
+}
+
+#[derive(serde::Serialize)]
+struct JsonOut<'a> {
+    #[serde(flatten)]
+    transition: &'a Transition,
+    summary: Vec<String>,
+}
+
+/// The whole human output, as crm_simulate lays it out.
+pub fn render(t: &Transition, has_execution_date: bool, simulate: bool) -> String {
+    let mut out = String::new();
+    if has_execution_date {
+        out.push_str(&format!("Using the original execution date of: {}\n", status::format_date(t.now)));
+    }
+    out.push_str("Current cluster status:\n");
+    out.push_str(&status::render(t, false));
+    out.push_str("\nTransition Summary:\n");
+    out.push_str(&summary_block(t));
+    if simulate {
+        out.push_str("\nExecuting Cluster Transition:\n");
+        for line in executed(t) {
+            out.push_str(&format!("  * {line}\n"));
+        }
+        out.push_str("\nRevised Cluster Status:\n");
+        out.push_str(&status::render(t, true));
+    }
+    out
+}
+
+/// The summary lines re-laid out in crm_simulate's columns.
+fn summary_block(t: &Transition) -> String {
+    let lines = t.summary_lines();
+    let parsed: Vec<Option<(String, String, String, String)>> = lines.iter().map(|l| split_line(l)).collect();
+    let mut rsc_width = 5;
+    let mut detail_width = 5;
+    for (_, id, details, _) in parsed.iter().flatten() {
+        if id.len() > rsc_width {
+            rsc_width = id.len() + 2;
+        }
+        detail_width = detail_width.max(details.len());
+    }
+    let mut out = String::new();
+    for (line, p) in lines.iter().zip(&parsed) {
+        match p {
+            Some((change, id, details, reason)) => {
+                let reason = if reason.is_empty() { String::new() } else { format!("  {reason}") };
+                out.push_str(&format!("  * {change:<8}   {id:<rsc_width$}   ( {details:>detail_width$} ){reason}\n"));
+            }
+            None => out.push_str(&format!("  * {line}\n")),
+        }
+    }
+    out
+}
+
+/// Splits `Move rsc ( a -> b ) due to x` into its parts; None for fencing lines.
+fn split_line(line: &str) -> Option<(String, String, String, String)> {
+    let (head, rest) = line.split_once(" ( ")?;
+    let (change, id) = head.split_once(' ')?;
+    if change.starts_with("Fence") {
+        return None;
+    }
+    let (details, reason) = rest.split_once(" )")?;
+    Some((change.to_owned(), id.to_owned(), details.to_owned(), reason.trim().to_owned()))
+}
+
+/// The actions the transition runs, stops before starts, as `crm_simulate -S` lists them.
+fn executed(t: &Transition) -> Vec<String> {
+    let mut out = vec![];
+    for (node, _) in &t.fencing {
+        out.push(format!("Fencing {node} ({})", t.fence_action));
+    }
+    let order = [Task::Demote, Task::Stop, Task::MigrateTo, Task::MigrateFrom, Task::Start, Task::Promote];
+    for task in order {
+        for a in t.actions.iter().filter(|a| a.task == task && !a.optional && a.runnable) {
+            let Some(node) = &a.node else { continue };
+            if a.pseudo {
+                out.push(format!("Pseudo action:   {}_{}_0", a.rsc, a.task.name()));
+            } else {
+                out.push(format!("Resource action: {:<15} {} on {node}", a.rsc, a.task.name()));
+            }
+        }
+    }
+    out
+}
