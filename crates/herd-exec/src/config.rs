@@ -16,8 +16,9 @@ pub const AGENT_TIMEOUT_MS_DEFAULT: u64 = 20_000;
 pub const KILL_GRACE_MS_DEFAULT: u64 = 2_000;
 /// Actions run at once on one node.
 pub const MAX_CONCURRENT_ACTIONS_DEFAULT: usize = 8;
-/// How long stopping everything may take after the lease is lost.
-pub const LEASE_LOSS_STOP_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// How long stopping everything may take after the lease is lost (herd-config's default:
+/// the watchdog's 2 s less a margin).
+pub const LEASE_LOSS_STOP_TIMEOUT_MS_DEFAULT: u64 = 1_500;
 /// Bytes of stdout and of stderr kept from one agent run.
 pub const OUTPUT_BYTES_MAX: usize = 64 * 1024;
 /// Operations kept per resource in the on-disk history.

@@ -29,9 +29,7 @@ const EVENT_QUEUE_LEN_MAX: usize = 1024;
 
 /// An operation in flight, for cancellation.
 pub(crate) struct Running {
-    pub(crate) resource: String,
-    pub(crate) action: Action,
-    pub(crate) interval_ms: u64,
+    pub(crate) request: OpRequest,
     pub(crate) abort: watch::Sender<bool>,
 }
 
@@ -166,7 +164,7 @@ impl Executor {
         }
         let request = OpRequest::new(&spec.kind, spec.clone(), Action::MetaData)
             .timeout_ms(METADATA_TIMEOUT_MS);
-        let raw = self.inner.run_raw(&request, None).await;
+        let raw = self.inner.run_raw(&request, None, None).await;
         let error = |why: String| ExecError::Metadata {
             spec: spec.to_string(),
             why,
@@ -238,7 +236,7 @@ impl Inner {
     pub(crate) async fn execute(&self, request: OpRequest, slot: Slot) -> OpResult {
         let lock = self.resource_lock(&request.resource);
         let _turn = lock.lock().await;
-        self.execute_locked(request, slot).await
+        self.execute_locked(request, slot, None).await
     }
 
     /// Waits for the resource's lock until `deadline`; `None` when it stayed busy.
@@ -254,7 +252,13 @@ impl Inner {
     }
 
     /// Runs an action whose resource lock the caller holds.
-    pub(crate) async fn execute_locked(&self, request: OpRequest, slot: Slot) -> OpResult {
+    /// `grace_ms` overrides the configured SIGTERM-to-SIGKILL grace.
+    pub(crate) async fn execute_locked(
+        &self,
+        request: OpRequest,
+        slot: Slot,
+        grace_ms: Option<u64>,
+    ) -> OpResult {
         let _permit = match slot {
             Slot::Take => Some(
                 self.slots
@@ -273,15 +277,13 @@ impl Inner {
             .insert(
                 call_id,
                 Running {
-                    resource: request.resource.clone(),
-                    action: request.action,
-                    interval_ms: request.interval_ms,
+                    request: request.clone(),
                     abort,
                 },
             );
         let started_ms = now_ms();
         let clock = Instant::now();
-        let raw = self.run_raw(&request, Some(abort_rx)).await;
+        let raw = self.run_raw(&request, Some(abort_rx), grace_ms).await;
         self.running
             .lock()
             .expect("running table is never poisoned")
@@ -297,6 +299,7 @@ impl Inner {
         &self,
         request: &OpRequest,
         abort: Option<watch::Receiver<bool>>,
+        grace_ms: Option<u64>,
     ) -> RawResult {
         let timeout_ms = request
             .timeout_ms
@@ -307,6 +310,7 @@ impl Inner {
             request,
             timeout_ms,
             abort,
+            grace_ms: grace_ms.unwrap_or(self.config.kill_grace_ms),
         })
         .await
     }
@@ -342,6 +346,15 @@ impl Inner {
         };
         tracing::debug!(summary = %result.summary(), duration_ms = result.duration_ms, "operation done");
         result
+    }
+
+    /// The requests of the operations running now.
+    pub(crate) fn running_requests(&self) -> Vec<OpRequest> {
+        let running = self
+            .running
+            .lock()
+            .expect("running table is never poisoned");
+        running.values().map(|op| op.request.clone()).collect()
     }
 
     /// Asks every running operation that matches to stop (their process groups get SIGTERM).

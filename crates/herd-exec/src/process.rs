@@ -17,6 +17,10 @@ use tokio::sync::watch;
 
 use crate::config::OUTPUT_BYTES_MAX;
 
+/// The most an aborted (cancelled) action gets between SIGTERM and SIGKILL: aborts come from
+/// a cancelled monitor or a lost lease, when waiting out a long grace would hold the lock.
+const ABORT_GRACE_MS_MAX: u64 = 200;
+
 /// How long to keep reading an agent's output after it exited (a daemon it started may
 /// still hold the pipes open).
 const OUTPUT_DRAIN_MS: u64 = 200;
@@ -169,7 +173,7 @@ pub(crate) async fn run(
             Exit::TimedOut { escalated: terminate(&mut child, pgid, grace).await }
         }
         () = until_aborted(abort) => {
-            terminate(&mut child, pgid, grace).await;
+            terminate(&mut child, pgid, grace.min(Duration::from_millis(ABORT_GRACE_MS_MAX))).await;
             Exit::Aborted
         }
     };

@@ -73,7 +73,9 @@ impl Executor {
         };
         recurring.cancel.send_replace(true);
         self.inner.abort_running(|op| {
-            op.resource == resource && op.action == Action::Monitor && op.interval_ms == interval_ms
+            op.request.resource == resource
+                && op.request.action == Action::Monitor
+                && op.request.interval_ms == interval_ms
         });
         drop(recurring.task);
         true

@@ -3,6 +3,7 @@
 //! every resource the history calls active is stopped, all at once (no node slot limit),
 //! each stop's timeout cut to what is left before the deadline.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -47,41 +48,65 @@ impl StopAllReport {
     }
 }
 
+/// Stops one resource whose lock is free by the deadline, its timeout cut to the time left.
+async fn stop_one(
+    executor: Executor,
+    mut request: OpRequest,
+    deadline: Instant,
+) -> Result<OpResult, StopFailure> {
+    let resource = request.resource.clone();
+    let Some(_turn) = executor.inner.lock_until(&resource, deadline.into()).await else {
+        return Err(StopFailure {
+            resource,
+            reason: "another action was still running at the deadline".to_owned(),
+        });
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    let left_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+    // The grace is cut to a fifth of the time left, and room is left for it, so that even a
+    // stop that ignores SIGTERM is killed by the deadline.
+    let grace_ms = executor.inner.config.kill_grace_ms.min(left_ms / 5);
+    request.timeout_ms = Some(left_ms.saturating_sub(grace_ms + STOP_MARGIN_MS).max(1));
+    Ok(executor
+        .inner
+        .execute_locked(request, Slot::Exempt, Some(grace_ms))
+        .await)
+}
+
 impl Executor {
+    /// The stops to run after a lease loss: every resource the history calls active, and
+    /// every resource with a state-changing action in flight (it may be active before its
+    /// history says so, as on a first start), with the parameters in flight.
+    fn stop_targets(&self) -> BTreeMap<String, OpRequest> {
+        let mut targets = BTreeMap::new();
+        for history in self.histories().into_iter().filter(|h| h.state.is_active()) {
+            let mut request = OpRequest::new(&history.resource, history.agent, Action::Stop);
+            request.params = history.params;
+            request.meta = history.meta;
+            targets.insert(history.resource, request);
+        }
+        for running in self.inner.running_requests() {
+            if !running.action.is_read_only() && running.action != Action::Stop {
+                targets.insert(running.resource.clone(), running.with_action(Action::Stop));
+            }
+        }
+        targets
+    }
+
     /// Stops every active resource at once, by `deadline`, and reports. The daemon calls
     /// this when the node's lease is lost; `config().lease_loss_stop_timeout_ms` is the
     /// bound it should use (`deadline = now + bound`).
     pub async fn stop_all_active(&self, deadline: Instant) -> StopAllReport {
         let begun = Instant::now();
         let monitors_cancelled = self.cancel_all_recurring();
-        let actions_aborted = self.inner.abort_running(|op| op.action != Action::Stop);
-        let grace_ms = self.inner.config.kill_grace_ms;
-        let mut tasks = Vec::new();
-        for history in self.histories().into_iter().filter(|h| h.state.is_active()) {
-            let executor = self.clone();
-            tasks.push(tokio::spawn(async move {
-                let resource = history.resource.clone();
-                let Some(_turn) = executor.inner.lock_until(&resource, deadline.into()).await
-                else {
-                    return Err(StopFailure {
-                        resource,
-                        reason: "another action was still running at the deadline".to_owned(),
-                    });
-                };
-                let left_ms = u64::try_from(
-                    deadline
-                        .saturating_duration_since(Instant::now())
-                        .as_millis(),
-                )
-                .unwrap_or(u64::MAX);
-                let mut request = OpRequest::new(&resource, history.agent, Action::Stop);
-                request.params = history.params;
-                request.meta = history.meta;
-                // Leave room for SIGTERM's grace, so that even a hung stop ends by the deadline.
-                request.timeout_ms = Some(left_ms.saturating_sub(grace_ms + STOP_MARGIN_MS).max(1));
-                Ok(executor.inner.execute_locked(request, Slot::Exempt).await)
-            }));
-        }
+        let targets = self.stop_targets();
+        let actions_aborted = self
+            .inner
+            .abort_running(|op| op.request.action != Action::Stop);
+        let tasks: Vec<_> = targets
+            .into_values()
+            .map(|request| tokio::spawn(stop_one(self.clone(), request, deadline)))
+            .collect();
         let mut report = StopAllReport {
             elapsed_ms: 0,
             within_deadline: true,

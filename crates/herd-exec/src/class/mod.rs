@@ -58,6 +58,8 @@ pub(crate) struct Call<'a> {
     pub(crate) request: &'a OpRequest,
     pub(crate) timeout_ms: u64,
     pub(crate) abort: watch::Receiver<bool>,
+    /// Time between SIGTERM and SIGKILL after the timeout.
+    pub(crate) grace_ms: u64,
 }
 
 impl Call<'_> {
@@ -67,7 +69,7 @@ impl Call<'_> {
         invocation: &Invocation,
         map: impl Fn(i32) -> OcfRc,
     ) -> RawResult {
-        let grace = Duration::from_millis(self.config.kill_grace_ms);
+        let grace = Duration::from_millis(self.grace_ms);
         let timeout = Duration::from_millis(self.timeout_ms);
         let outcome = process::run(invocation, timeout, grace, self.abort.clone()).await;
         let agent = invocation.program.display();
@@ -86,7 +88,7 @@ impl Call<'_> {
                 let how = if escalated {
                     format!(
                         "it ignored SIGTERM and was killed with SIGKILL after {} ms more",
-                        self.config.kill_grace_ms
+                        self.grace_ms
                     )
                 } else {
                     "it was terminated with SIGTERM".to_owned()

@@ -3,6 +3,7 @@
 #   state      the file whose existence means "running" (required)
 #   log        a file to append "begin/end INSTANCE ACTION TIME" lines to
 #   sleep      seconds to sleep in every action (decimals allowed)
+#   sleep_on   sleep only in this action
 #   hang_on    an action that ignores SIGTERM and hangs (its child pid goes to STATE.sleeper)
 #   monitor_rc forces the monitor's exit code
 log() { [ -n "$OCF_RESKEY_log" ] && echo "$1 $OCF_RESOURCE_INSTANCE $ACTION $(date +%s.%N)" >> "$OCF_RESKEY_log"; return 0; }
@@ -46,7 +47,9 @@ if [ "$ACTION" = "$OCF_RESKEY_hang_on" ]; then
   wait $!
   wait $!
 fi
-[ -n "$OCF_RESKEY_sleep" ] && sleep "$OCF_RESKEY_sleep"
+if [ -n "$OCF_RESKEY_sleep" ] && [ "${OCF_RESKEY_sleep_on:-$ACTION}" = "$ACTION" ]; then
+  sleep "$OCF_RESKEY_sleep"
+fi
 log end
 case "$ACTION" in
 start) touch "$OCF_RESKEY_state"; exit 0;;
