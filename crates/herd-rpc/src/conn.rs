@@ -5,6 +5,7 @@
 //! side (`server`). I/O: reads and writes the TCP stream halves it is given.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
@@ -21,6 +22,8 @@ pub(crate) struct FrameReader {
     buf: BytesMut,
     session: Arc<Session>,
     max_ciphertext: usize,
+    /// When the last byte arrived: a large frame in transit keeps the link alive.
+    last_activity: Instant,
 }
 
 /// Why a connection ended, for one log line.
@@ -44,7 +47,13 @@ impl FrameReader {
             buf: BytesMut::with_capacity(64 * 1024),
             session,
             max_ciphertext,
+            last_activity: Instant::now(),
         }
+    }
+
+    /// How long since any byte arrived (not only whole frames).
+    pub(crate) fn idle(&self) -> Duration {
+        self.last_activity.elapsed()
     }
 
     /// The next message, or None when the peer closed the connection cleanly.
@@ -54,7 +63,9 @@ impl FrameReader {
                 let plain = self.session.open(&sealed)?;
                 return Ok(Some(frame::decode_message(plain)?));
             }
-            if self.read.read_buf(&mut self.buf).await? == 0 {
+            let n = self.read.read_buf(&mut self.buf).await?;
+            self.last_activity = Instant::now();
+            if n == 0 {
                 return if self.buf.is_empty() {
                     Ok(None)
                 } else {

@@ -311,14 +311,12 @@ async fn run_connection(
     peer.notify();
     let mut ticker = tokio::time::interval(shared.link_ping);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_rx = Instant::now();
     let mut pings: HashMap<u64, Instant> = HashMap::new();
     let mut ping_seq = 0u64;
     let reason = loop {
         tokio::select! {
             message = reader.next() => match message {
                 Ok(Some(message)) => {
-                    last_rx = Instant::now();
                     match message.kind {
                         Kind::Response => conn.complete(message.id, Reply::Data(message.payload)),
                         Kind::NoReply => conn.complete(message.id, Reply::NoReply),
@@ -334,7 +332,7 @@ async fn run_connection(
                 Err(err) => break err.to_string(),
             },
             _ = ticker.tick() => {
-                if last_rx.elapsed() > shared.link_timeout {
+                if reader.idle() > shared.link_timeout {
                     break format!("no traffic for {} ms", shared.link_timeout.as_millis());
                 }
                 ping_seq += 1;

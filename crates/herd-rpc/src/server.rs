@@ -27,6 +27,9 @@ pub const INBOUND_CONNECTIONS_MAX: usize = 256;
 /// Requests of one inbound connection handled at once; reading waits for a free slot.
 pub const HANDLERS_PER_CONNECTION_MAX: usize = 64;
 
+/// The id of an unsolicited keepalive (a pong answering no ping).
+const KEEPALIVE_ID: u64 = 0;
+
 /// A repeated refusal (same source address and reason) is logged again after this long.
 const REFUSAL_LOG_INTERVAL_MS: u64 = 60_000;
 
@@ -110,8 +113,9 @@ async fn serve_connection(
     let slots = Arc::new(Semaphore::new(HANDLERS_PER_CONNECTION_MAX));
     let mut handlers = JoinSet::new();
     let idle_limit = shared.link_timeout * 3;
-    let mut ticker = tokio::time::interval(shared.link_timeout);
-    let mut last_rx = Instant::now();
+    // Unsolicited keepalives let the dialing side see this direction alive even while its
+    // own pings wait behind a large frame it is sending.
+    let mut ticker = tokio::time::interval(shared.link_ping);
     loop {
         tokio::select! {
             message = reader.next() => {
@@ -123,7 +127,6 @@ async fn serve_connection(
                         return err.to_string();
                     }
                 };
-                last_rx = Instant::now();
                 match message.kind {
                     Kind::Ping => {
                         let _ = queue.try_send(frame::encode_message(Kind::Pong, message.id, &[]));
@@ -138,7 +141,14 @@ async fn serve_connection(
                         };
                         let (shared, queue, from) = (shared.clone(), queue.clone(), from.to_string());
                         handlers.spawn(async move {
+                            // Answers "no reply" if the handler panics, so the caller
+                            // fails at once instead of at its timeout.
+                            let mut guard = NoReplyOnDrop {
+                                queue: (message.kind == Kind::Request).then(|| queue.clone()),
+                                id: message.id,
+                            };
                             let reply = shared.handler.handle(&from, message.payload).await;
+                            guard.queue = None;
                             drop(slot);
                             if message.kind == Kind::Request {
                                 let answer = match reply {
@@ -160,9 +170,10 @@ async fn serve_connection(
                 }
             }
             _ = ticker.tick() => {
-                if last_rx.elapsed() > idle_limit {
+                if reader.idle() > idle_limit {
                     return format!("no traffic for {} ms", idle_limit.as_millis());
                 }
+                let _ = queue.try_send(frame::encode_message(Kind::Pong, KEEPALIVE_ID, &[]));
             }
             Some(joined) = handlers.join_next(), if !handlers.is_empty() => {
                 if let Err(err) = joined
@@ -176,6 +187,19 @@ async fn serve_connection(
                 Ok(Err(err)) => err.to_string(),
                 Err(err) => format!("writer task failed: {err}"),
             },
+        }
+    }
+}
+
+struct NoReplyOnDrop {
+    queue: Option<mpsc::Sender<bytes::BytesMut>>,
+    id: u64,
+}
+
+impl Drop for NoReplyOnDrop {
+    fn drop(&mut self) {
+        if let Some(queue) = self.queue.take() {
+            let _ = queue.try_send(frame::encode_message(Kind::NoReply, self.id, &[]));
         }
     }
 }

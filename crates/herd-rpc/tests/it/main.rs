@@ -384,7 +384,7 @@ async fn traffic_moves_to_the_second_link_when_the_first_goes_silent() {
         l2b.local_addr().unwrap(),
     );
     let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    tokio::spawn(run_relay(relay, addr2a, cut.clone()));
+    tokio::spawn(run_relay(relay, addr2a, cut.clone(), None));
     let n1 = Transport::start_on(
         config("n1", vec![peer("n2", &[relay_addr, addr2b])], key(1)),
         vec![l1],
@@ -489,12 +489,145 @@ async fn removed_peer_is_refused_afterwards() {
     assert_eq!(pair.h1.calls.load(Ordering::SeqCst), 1);
 }
 
+#[tokio::test]
+async fn large_frame_on_a_slow_link_keeps_the_link_up() {
+    // 3 MB through a 4 MB/s relay takes ~0.75 s, three times the link timeout: the link
+    // must count bytes in transit as life, not only whole frames.
+    let (l1, l2) = (listener().await, listener().await);
+    let relay = listener().await;
+    let relay_addr = relay.local_addr().unwrap();
+    let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
+    let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    tokio::spawn(run_relay(relay, addr2, cut, Some(4_000_000)));
+    let n1 = Transport::start_on(
+        config("n1", vec![peer("n2", &[relay_addr])], key(1)),
+        vec![l1],
+        Arc::new(Echo::default()),
+    )
+    .unwrap();
+    let _n2 = Transport::start_on(
+        config("n2", vec![peer("n1", &[addr1])], key(1)),
+        vec![l2],
+        Arc::new(Echo::default()),
+    )
+    .unwrap();
+    n1.call("n2", Bytes::from_static(b"warm"), CALL_TIMEOUT)
+        .await
+        .unwrap();
+    let changes_before = n1.links()[0].changes;
+    let big = Bytes::from(vec![b'a'; 3_000_000]);
+    let answer = n1.call("n2", big, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(answer.len(), 3_000_003);
+    assert_eq!(
+        n1.links()[0].changes,
+        changes_before,
+        "the link flapped during the transfer"
+    );
+}
+
+/// Captures tracing output of the current thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn count(&self, needle: &str) -> usize {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .matches(needle)
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn repeated_wrong_key_dials_are_logged_once() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // n1 lists n2 at a dead address, so only n1's listener sees the intruder.
+    let dead = listener().await.local_addr().unwrap();
+    let (l1, l2) = (listener().await, listener().await);
+    let addr1 = l1.local_addr().unwrap();
+    let h1 = Arc::new(Echo::default());
+    let _n1 = Transport::start_on(
+        config("n1", vec![peer("n2", &[dead])], key(1)),
+        vec![l1],
+        h1.clone(),
+    )
+    .unwrap();
+    let intruder = Transport::start_on(
+        config("n2", vec![peer("n1", &[addr1])], key(2)),
+        vec![l2],
+        Arc::new(Echo::default()),
+    )
+    .unwrap();
+    // Let the intruder redial several times (backoff 50 ms, doubling).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let attempts = intruder.links()[0].changes;
+    assert_eq!(attempts, 0, "the intruder's link never came up");
+    assert_eq!(
+        captured.count("refused connection"),
+        1,
+        "{}",
+        String::from_utf8_lossy(&captured.0.lock().unwrap())
+    );
+    assert_eq!(captured.count("cannot connect"), 2, "one line per side"); // intruder and n1 (dead)
+    assert_eq!(h1.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn panicking_handler_fails_the_call_at_once() {
+    struct Panics;
+    impl Handler for Panics {
+        fn handle(&self, _from: &str, _payload: Bytes) -> BoxFuture<'_, Option<Bytes>> {
+            Box::pin(async { panic!("handler bug") })
+        }
+    }
+    let (l1, l2) = (listener().await, listener().await);
+    let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
+    let n1 = Transport::start_on(
+        config("n1", vec![peer("n2", &[addr2])], key(1)),
+        vec![l1],
+        Arc::new(Echo::default()),
+    )
+    .unwrap();
+    let _n2 = Transport::start_on(
+        config("n2", vec![peer("n1", &[addr1])], key(1)),
+        vec![l2],
+        Arc::new(Panics),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let err = n1
+        .call("n2", Bytes::from_static(b"x"), CALL_TIMEOUT)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RpcError::NoReply { .. }), "{err}");
+    assert!(started.elapsed() < CALL_TIMEOUT / 2);
+    // The connection survives the panic.
+    assert!(n1.is_connected("n2"));
+}
+
 /// Forwards one TCP connection at a time to `target` until `cut` is set, then drops
 /// everything silently (reads and discards), like a dead switch port.
+/// With `bytes_per_sec`, each direction is throttled to that rate, like a slow link.
 async fn run_relay(
     listener: TcpListener,
     target: SocketAddr,
     cut: Arc<std::sync::atomic::AtomicBool>,
+    bytes_per_sec: Option<u64>,
 ) {
     loop {
         let Ok((mut inbound, _)) = listener.accept().await else {
@@ -516,15 +649,27 @@ async fn run_relay(
             };
             let (mut ri, mut wi) = inbound.split();
             let (mut ro, mut wo) = outbound.split();
-            let mut buf_in = [0u8; 65536];
-            let mut buf_out = [0u8; 65536];
+            let chunk = if bytes_per_sec.is_some() {
+                16 * 1024
+            } else {
+                65536
+            };
+            let mut buf_in = vec![0u8; chunk];
+            let mut buf_out = vec![0u8; chunk];
+            let pause = |n: usize| async move {
+                if let Some(rate) = bytes_per_sec {
+                    tokio::time::sleep(Duration::from_micros(n as u64 * 1_000_000 / rate)).await;
+                }
+            };
             loop {
                 tokio::select! {
                     n = ri.read(&mut buf_in) => match n { Ok(0) | Err(_) => return, Ok(n) => {
                         if !cut.load(Ordering::SeqCst) && wo.write_all(&buf_in[..n]).await.is_err() { return }
+                        pause(n).await;
                     }},
                     n = ro.read(&mut buf_out) => match n { Ok(0) | Err(_) => return, Ok(n) => {
                         if !cut.load(Ordering::SeqCst) && wi.write_all(&buf_out[..n]).await.is_err() { return }
+                        pause(n).await;
                     }},
                 }
             }
