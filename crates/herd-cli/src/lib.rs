@@ -25,6 +25,14 @@ pub struct Cli {
 /// The subcommands, one line each in `herd --help`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run this node's agent in the foreground (logs to stderr)
+    Agent(cmd::agent::AgentArgs),
+    /// Show the cluster: DC, quorum, nodes and their states (like crm_mon)
+    Status(cmd::status::StatusArgs),
+    /// Cluster-wide actions: `herd cluster init` forms the cluster now
+    Cluster(cmd::cluster::ClusterArgs),
+    /// Membership: `herd node add NAME ADDR..`, `herd node remove NAME`
+    Node(cmd::node::NodeArgs),
     /// Compute what the cluster would do next for a CIB file (like crm_simulate)
     Simulate(cmd::simulate::SimulateArgs),
     /// Write a new random cluster key to FILE (mode 0600)
@@ -38,6 +46,13 @@ pub enum Command {
 /// Runs one parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Agent(_) => {
+            eprintln!("herd: `herd agent` is run by the herd binary, not by herd-cli");
+            ExitCode::FAILURE
+        }
+        Command::Status(args) => cmd::status::run(args),
+        Command::Cluster(args) => cmd::cluster::run(args),
+        Command::Node(args) => cmd::node::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Config(args) => cmd::config::run(args),

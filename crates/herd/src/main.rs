@@ -1,7 +1,7 @@
 //! The `herd` binary: parses the command line and hands it to the crate that does the work.
 //!
 //! This file only dispatches. Client commands live in `herd-cli`; the per-node daemon
-//! (`herd agent`) will live in `herd-daemon`. Nothing here decides anything.
+//! (`herd agent`) lives in `herd-daemon`. Nothing here decides anything.
 
 use std::process::ExitCode;
 
@@ -9,5 +9,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = herd_cli::Cli::parse();
-    herd_cli::run(cli)
+    match cli.command {
+        herd_cli::Command::Agent(args) => {
+            herd_daemon::run(&herd_config::locate(args.config.as_deref()))
+        }
+        _ => herd_cli::run(cli),
+    }
 }

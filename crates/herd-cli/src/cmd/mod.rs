@@ -1,7 +1,12 @@
 //! One module per subcommand. Each exposes an `Args` struct (clap) and a `run` function
 //! returning the exit code.
 
+pub mod admin_client;
+pub mod agent;
+pub mod cluster;
 pub mod config;
 pub mod keygen;
+pub mod node;
 pub mod ra;
 pub mod simulate;
+pub mod status;

@@ -1,0 +1,611 @@
+//! The running agent: its state and the periodic loops that make a node part of the cluster.
+//!
+//! - hello loop: every renew interval, greet every peer; the answers drive formation
+//!   (wait-for-all) and the election guard (a node that cannot reach a majority of voters
+//!   does not campaign, our stand-in for Pre-Vote on openraft 0.9).
+//! - lease loop: renew this node's lease with the DC; on expiry report it and run the
+//!   lease-loss hook (stop every resource).
+//! - DC loop: on the leader with a fresh quorum, turn renewals into node states
+//!   (online/suspect/lost) and commit the changes with the DC epoch; a witness leader hands
+//!   leadership away.
+//!
+//! I/O: herd-rpc calls and the consensus; all timing is tokio's monotonic clock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use herd_raft::{Command, Consensus, ConsensusStatus, DcEpoch, HerdNode, NodeState, RaftNode};
+use tokio::time::Instant;
+
+use crate::hooks::AgentHooks;
+use crate::wire::{self, ClusterMsg, ClusterReply};
+
+/// Everything one running agent knows; shared by its loops, the RPC handler and the admin API.
+pub(crate) struct Agent {
+    pub(crate) config: herd_config::Config,
+    pub(crate) name: String,
+    pub(crate) witness: bool,
+    pub(crate) consensus: RaftNode,
+    pub(crate) transport: herd_rpc::Transport,
+    pub(crate) hooks: Arc<dyn AgentHooks>,
+    /// Bumped on every start (persisted) and on every lease loss (a new life).
+    pub(crate) incarnation: AtomicU64,
+    pub(crate) seen: Mutex<HashMap<String, Seen>>,
+    pub(crate) dc: Mutex<DcTracker>,
+    pub(crate) lease: Mutex<Lease>,
+    elect_enabled: Mutex<Option<bool>>,
+    handoff_until: Mutex<Option<Instant>>,
+    pub(crate) init_started: AtomicBool,
+    renew_seq: AtomicU64,
+}
+
+/// The last answer of a peer to our hello.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen {
+    pub(crate) at: Instant,
+    pub(crate) initialized: bool,
+}
+
+/// The DC's side of the leases: who renewed when, during this tenure.
+#[derive(Debug)]
+pub(crate) struct DcTracker {
+    pub(crate) epoch: Option<DcEpoch>,
+    pub(crate) tenure_start: Instant,
+    pub(crate) last_renew: HashMap<String, (Instant, u64)>,
+}
+
+/// This node's own lease.
+#[derive(Debug, Default)]
+pub(crate) struct Lease {
+    pub(crate) expiry: Option<Instant>,
+    pub(crate) held: bool,
+    /// The highest DC epoch seen; a grant or command with a lower one is refused.
+    pub(crate) highest_epoch: Option<DcEpoch>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Agent {
+    pub(crate) fn new(
+        config: herd_config::Config,
+        consensus: RaftNode,
+        transport: herd_rpc::Transport,
+        hooks: Arc<dyn AgentHooks>,
+        incarnation: u64,
+    ) -> Agent {
+        let name = config.node.clone();
+        let witness = config.local_node().witness;
+        Agent {
+            config,
+            name,
+            witness,
+            consensus,
+            transport,
+            hooks,
+            incarnation: AtomicU64::new(incarnation),
+            seen: Mutex::new(HashMap::new()),
+            dc: Mutex::new(DcTracker {
+                epoch: None,
+                tenure_start: Instant::now(),
+                last_renew: HashMap::new(),
+            }),
+            lease: Mutex::new(Lease::default()),
+            elect_enabled: Mutex::new(None),
+            handoff_until: Mutex::new(None),
+            init_started: AtomicBool::new(false),
+            renew_seq: AtomicU64::new(0),
+        }
+    }
+
+    fn timing(&self) -> &herd_config::Timing {
+        &self.config.timing
+    }
+
+    fn renew_interval(&self) -> Duration {
+        Duration::from_millis(self.timing().lease_renew_ms)
+    }
+
+    /// True when this node is the Raft leader, not a witness, and a quorum acked it recently
+    /// (0.8 × the election timeout, CLUSTER.md §6.3).
+    pub(crate) fn dc_fresh(&self, status: &ConsensusStatus) -> bool {
+        let fresh_ms = self.timing().election_timeout_max_ms * 8 / 10;
+        status.is_leader
+            && !self.witness
+            && status.dc_epoch.is_some()
+            && status
+                .millis_since_quorum_ack
+                .is_some_and(|ms| ms < fresh_ms)
+    }
+
+    /// Whether this node holds a valid lease right now.
+    pub(crate) fn lease_valid(&self) -> bool {
+        lock(&self.lease)
+            .expiry
+            .is_some_and(|expiry| Instant::now() < expiry)
+    }
+
+    /// Peers we greet: every listed node and every member, but not ourselves.
+    pub(crate) fn peers(&self) -> BTreeMap<String, Vec<String>> {
+        let mut peers = BTreeMap::new();
+        for node in &self.config.nodes {
+            let addrs = node.addrs.iter().map(|a| a.to_string()).collect();
+            peers.insert(node.name.clone(), addrs);
+        }
+        let applied = self.consensus.applied();
+        for (_, node) in applied.membership.membership().nodes() {
+            peers.insert(node.name.clone(), node.addrs.clone());
+        }
+        peers.remove(&self.name);
+        peers
+    }
+
+    /// Peers that answered a hello within the suspect interval.
+    pub(crate) fn reachable(&self) -> Vec<String> {
+        let window = Duration::from_millis(self.timing().suspect_ms);
+        let now = Instant::now();
+        lock(&self.seen)
+            .iter()
+            .filter(|(_, seen)| now.duration_since(seen.at) < window)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Sends one cluster message and decodes the reply.
+    pub(crate) async fn call(
+        &self,
+        peer: &str,
+        msg: &ClusterMsg,
+        timeout: Duration,
+    ) -> Result<ClusterReply, String> {
+        let payload = Bytes::from(wire::encode_cluster(msg));
+        let reply = self
+            .transport
+            .call(peer, payload, timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        match reply.split_first() {
+            Some((&wire::CHANNEL_CLUSTER, body)) => wire::decode_cluster(body),
+            _ => Err(format!("{peer} sent a reply on an unknown channel")),
+        }
+    }
+
+    /// Answers a renewal (on the DC; on anyone else it is refused).
+    pub(crate) fn handle_renew(&self, node: &str, incarnation: u64, seq: u64) -> ClusterReply {
+        let status = self.consensus.status();
+        if !self.dc_fresh(&status) {
+            return ClusterReply::Lease {
+                dc_epoch: status.dc_epoch,
+                granted: false,
+                seq,
+            };
+        }
+        let now = Instant::now();
+        let epoch = status.dc_epoch;
+        let mut dc = lock(&self.dc);
+        self.track_tenure(&mut dc, epoch, now);
+        dc.last_renew.insert(node.to_string(), (now, incarnation));
+        drop(dc);
+        // A node recorded lost (or of an older incarnation recorded lost) gets no lease until
+        // the DC has committed it online again.
+        let applied = self.consensus.applied();
+        let granted = match applied.state.nodes.get(node) {
+            Some(record) => record.state != NodeState::Lost && record.state != NodeState::Left,
+            None => true,
+        };
+        ClusterReply::Lease {
+            dc_epoch: epoch,
+            granted,
+            seq,
+        }
+    }
+
+    fn track_tenure(&self, dc: &mut DcTracker, epoch: Option<DcEpoch>, now: Instant) {
+        if dc.epoch != epoch {
+            if let Some(epoch) = epoch {
+                tracing::info!(dc_epoch = %epoch, "this node is now the DC");
+            }
+            dc.epoch = epoch;
+            dc.tenure_start = now;
+            dc.last_renew.clear();
+        }
+    }
+}
+
+/// Starts the agent's loops.
+pub(crate) fn spawn_loops(agent: &Arc<Agent>) {
+    let every = agent.renew_interval();
+    let a = agent.clone();
+    tokio::spawn(async move { periodic(every, || a.hello_round()).await });
+    let a = agent.clone();
+    tokio::spawn(async move { periodic(every, || a.renew_round()).await });
+    let a = agent.clone();
+    let dc_every = Duration::from_millis(50);
+    tokio::spawn(async move { periodic(dc_every, || a.dc_round()).await });
+    let a = agent.clone();
+    tokio::spawn(async move { a.sync_peers_loop().await });
+}
+
+async fn periodic<F, Fut>(every: Duration, mut round: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        round().await;
+    }
+}
+
+impl Agent {
+    async fn hello_round(self: &Arc<Self>) {
+        let initialized = self.consensus.status().initialized;
+        for peer in self.peers().into_keys() {
+            let agent = self.clone();
+            let msg = ClusterMsg::Hello {
+                cluster: self.config.cluster.clone(),
+                node: self.name.clone(),
+                initialized,
+            };
+            tokio::spawn(async move {
+                let timeout = agent.renew_interval() * 2;
+                if let Ok(ClusterReply::Hello { node, initialized }) =
+                    agent.call(&peer, &msg, timeout).await
+                {
+                    if node == peer {
+                        let seen = Seen {
+                            at: Instant::now(),
+                            initialized,
+                        };
+                        lock(&agent.seen).insert(peer, seen);
+                    }
+                }
+            });
+        }
+        self.guard_elections();
+        self.maybe_form().await;
+    }
+
+    /// Lets this node campaign only while it reaches a majority of the voters.
+    fn guard_elections(&self) {
+        let status = self.consensus.status();
+        if status.voters.is_empty() {
+            return;
+        }
+        let reachable = self.reachable();
+        let mut votes = 0;
+        for voter in &status.voters {
+            if voter.name == self.name || reachable.contains(&voter.name) {
+                votes += 1;
+            }
+        }
+        let handing_off = lock(&self.handoff_until).is_some_and(|until| Instant::now() < until);
+        let allowed = votes * 2 > status.voters.len() && !handing_off;
+        let mut current = lock(&self.elect_enabled);
+        if *current != Some(allowed) {
+            if current.is_some() {
+                tracing::info!(
+                    allowed,
+                    reachable_voters = votes,
+                    voters = status.voters.len(),
+                    "election guard changed"
+                );
+            }
+            self.consensus.set_elect(allowed);
+            *current = Some(allowed);
+        }
+    }
+
+    /// Wait-for-all: once every listed node has answered and none has formed a cluster, the
+    /// node with the lowest name forms it with all of them.
+    async fn maybe_form(&self) {
+        if self.consensus.status().initialized || self.init_started.load(Ordering::SeqCst) {
+            return;
+        }
+        let seen = lock(&self.seen).clone();
+        if seen.values().any(|s| s.initialized) {
+            return;
+        }
+        let all_seen = self
+            .config
+            .nodes
+            .iter()
+            .all(|n| n.name == self.name || seen.contains_key(&n.name));
+        let lowest = self.config.nodes.iter().map(|n| n.name.as_str()).min();
+        if all_seen && lowest == Some(self.name.as_str()) {
+            let voters = self.config.nodes.iter().map(herd_node).collect();
+            self.form(voters).await;
+        }
+    }
+
+    /// Initializes Raft with `voters` (once).
+    pub(crate) async fn form(&self, voters: Vec<HerdNode>) -> Option<String> {
+        if self.init_started.swap(true, Ordering::SeqCst) {
+            return Some("formation already started".to_string());
+        }
+        let names: Vec<&str> = voters.iter().map(|n| n.name.as_str()).collect();
+        tracing::info!(voters = ?names, "forming the cluster");
+        match self.consensus.initialize(voters).await {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot form the cluster");
+                self.init_started.store(false, Ordering::SeqCst);
+                Some(e.to_string())
+            }
+        }
+    }
+
+    async fn renew_round(self: &Arc<Self>) {
+        self.check_lease_expiry().await;
+        let status = self.consensus.status();
+        let Some(leader) = status.leader else { return };
+        let incarnation = self.incarnation.load(Ordering::SeqCst);
+        let seq = self.renew_seq.fetch_add(1, Ordering::SeqCst);
+        let sent = Instant::now();
+        if leader.name == self.name {
+            let reply = self.handle_renew(&self.name, incarnation, seq);
+            self.take_grant(reply, sent);
+            return;
+        }
+        let agent = self.clone();
+        tokio::spawn(async move {
+            let msg = ClusterMsg::Renew {
+                node: agent.name.clone(),
+                incarnation,
+                seq,
+            };
+            let timeout = agent.renew_interval() * 2;
+            if let Ok(reply) = agent.call(&leader.name, &msg, timeout).await {
+                agent.take_grant(reply, sent);
+            }
+        });
+    }
+
+    /// Extends the lease from a grant, measured from our send time; refuses stale epochs.
+    fn take_grant(&self, reply: ClusterReply, sent: Instant) {
+        let ClusterReply::Lease {
+            dc_epoch: Some(epoch),
+            granted: true,
+            ..
+        } = reply
+        else {
+            return;
+        };
+        let mut lease = lock(&self.lease);
+        if lease.highest_epoch.is_some_and(|highest| epoch < highest) {
+            tracing::warn!(dc_epoch = %epoch, highest = ?lease.highest_epoch, "refusing a lease grant from a stale DC epoch");
+            return;
+        }
+        lease.highest_epoch = Some(epoch);
+        let expiry = sent + Duration::from_millis(self.timing().lease_ms);
+        if lease.expiry.is_none_or(|current| current < expiry) {
+            lease.expiry = Some(expiry);
+        }
+        if !lease.held {
+            lease.held = true;
+            tracing::info!(dc_epoch = %epoch, "node lease granted");
+        }
+    }
+
+    async fn check_lease_expiry(&self) {
+        let lost = {
+            let mut lease = lock(&self.lease);
+            let expired = lease.expiry.is_some_and(|expiry| Instant::now() >= expiry);
+            if lease.held && expired {
+                lease.held = false;
+                true
+            } else {
+                false
+            }
+        };
+        if lost {
+            let incarnation = self.incarnation.fetch_add(1, Ordering::SeqCst) + 1;
+            tracing::warn!(
+                incarnation,
+                "node lease lost: stopping every resource on this node"
+            );
+            self.hooks.lease_lost().await;
+        }
+    }
+}
+
+pub(crate) fn herd_node(node: &herd_config::NodeConfig) -> HerdNode {
+    HerdNode {
+        name: node.name.clone(),
+        addrs: node.addrs.iter().map(|a| a.to_string()).collect(),
+        witness: node.witness,
+    }
+}
+
+/// What the DC wants a node's committed state to be, from renewals during its tenure.
+pub(crate) fn desired_state(
+    committed: Option<NodeState>,
+    since_renew: Option<Duration>,
+    since_tenure: Duration,
+    suspect: Duration,
+    lost: Duration,
+) -> Option<NodeState> {
+    let by_elapsed = |elapsed: Duration| {
+        if elapsed >= lost {
+            NodeState::Lost
+        } else if elapsed >= suspect {
+            NodeState::Suspect
+        } else {
+            NodeState::Online
+        }
+    };
+    match (since_renew, committed) {
+        (Some(elapsed), _) => Some(by_elapsed(elapsed)),
+        // Not heard from in this tenure: only a node believed up can degrade.
+        (None, Some(NodeState::Online | NodeState::Suspect)) => {
+            let state = by_elapsed(since_tenure);
+            (state != NodeState::Online).then_some(state)
+        }
+        (None, _) => None,
+    }
+}
+
+impl Agent {
+    async fn dc_round(&self) {
+        let status = self.consensus.status();
+        self.witness_handoff(&status);
+        if !self.dc_fresh(&status) {
+            lock(&self.dc).epoch = None;
+            return;
+        }
+        let Some(epoch) = status.dc_epoch else { return };
+        let now = Instant::now();
+        let (tenure_start, renewals) = {
+            let mut dc = lock(&self.dc);
+            self.track_tenure(&mut dc, Some(epoch), now);
+            let incarnation = self.incarnation.load(Ordering::SeqCst);
+            dc.last_renew.insert(self.name.clone(), (now, incarnation));
+            (dc.tenure_start, dc.last_renew.clone())
+        };
+        let suspect = Duration::from_millis(self.timing().suspect_ms);
+        let lost = Duration::from_millis(self.timing().lost_ms);
+        let applied = self.consensus.applied();
+        for node in status.voters.iter().chain(status.learners.iter()) {
+            let record = applied.state.nodes.get(&node.name);
+            let renewal = renewals.get(&node.name);
+            let Some(state) = desired_state(
+                record.map(|r| r.state),
+                renewal.map(|(at, _)| now.duration_since(*at)),
+                now.duration_since(tenure_start),
+                suspect,
+                lost,
+            ) else {
+                continue;
+            };
+            let incarnation = renewal
+                .map(|(_, inc)| *inc)
+                .or(record.map(|r| r.incarnation))
+                .unwrap_or(0);
+            if record.is_some_and(|r| r.state == state && r.incarnation == incarnation) {
+                continue;
+            }
+            let log_level_warn = matches!(state, NodeState::Lost | NodeState::Suspect);
+            if log_level_warn {
+                tracing::warn!(node = %node.name, state = state.as_str(), "node state change");
+            } else {
+                tracing::info!(node = %node.name, state = state.as_str(), incarnation, "node state change");
+            }
+            let command = Command::SetNodeState {
+                dc_epoch: epoch,
+                node: node.name.clone(),
+                state,
+                incarnation,
+            };
+            if let Err(e) = self.consensus.propose(command).await {
+                tracing::debug!(error = %e, "node state not committed");
+                return;
+            }
+        }
+    }
+
+    /// A witness that finds itself leader stops heartbeating (and campaigning) for a while,
+    /// so a core node with an up-to-date log takes over.
+    fn witness_handoff(&self, status: &ConsensusStatus) {
+        if !self.witness {
+            return;
+        }
+        let now = Instant::now();
+        let mut until = lock(&self.handoff_until);
+        if let Some(t) = *until {
+            if now >= t {
+                *until = None;
+                self.consensus.set_heartbeat(true);
+            }
+            return;
+        }
+        let reachable = self.reachable();
+        let core_reachable = status
+            .voters
+            .iter()
+            .any(|v| !v.witness && reachable.contains(&v.name));
+        if status.is_leader && core_reachable {
+            let window = Duration::from_millis(self.timing().election_timeout_max_ms * 3);
+            tracing::info!("witness is leader: handing leadership to a core node");
+            *until = Some(now + window);
+            self.consensus.set_heartbeat(false);
+            self.consensus.set_elect(false);
+            *lock(&self.elect_enabled) = Some(false);
+        }
+    }
+
+    /// Keeps the transport's peer list equal to the listed nodes plus the Raft members.
+    async fn sync_peers_loop(&self) {
+        let mut applied = self.consensus.watch_applied();
+        let mut last: Option<BTreeMap<String, Vec<String>>> = None;
+        loop {
+            let peers = self.peers();
+            if last.as_ref() != Some(&peers) {
+                let list = peers
+                    .iter()
+                    .map(|(name, addrs)| herd_rpc::Peer {
+                        name: name.clone(),
+                        addrs: addrs.iter().filter_map(|a| a.parse().ok()).collect(),
+                    })
+                    .filter(|p| !p.addrs.is_empty())
+                    .collect();
+                self.transport.set_peers(list);
+                last = Some(peers);
+            }
+            if applied.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_millis(600);
+    const L: Duration = Duration::from_millis(900);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn renewal_ages_map_to_states() {
+        assert_eq!(
+            desired_state(None, Some(ms(100)), ms(5000), S, L),
+            Some(NodeState::Online)
+        );
+        assert_eq!(
+            desired_state(None, Some(ms(700)), ms(5000), S, L),
+            Some(NodeState::Suspect)
+        );
+        assert_eq!(
+            desired_state(None, Some(ms(900)), ms(5000), S, L),
+            Some(NodeState::Lost)
+        );
+    }
+
+    #[test]
+    fn new_dc_waits_a_full_lost_interval_for_silent_nodes() {
+        let online = Some(NodeState::Online);
+        assert_eq!(desired_state(online, None, ms(300), S, L), None);
+        assert_eq!(
+            desired_state(online, None, ms(950), S, L),
+            Some(NodeState::Lost)
+        );
+        // Never-seen nodes stay offline rather than being declared lost.
+        assert_eq!(
+            desired_state(Some(NodeState::Offline), None, ms(5000), S, L),
+            None
+        );
+        assert_eq!(desired_state(None, None, ms(5000), S, L), None);
+    }
+}

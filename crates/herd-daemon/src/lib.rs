@@ -1,0 +1,203 @@
+//! `herd agent`: the per-node daemon. It loads the configuration, starts the transport
+//! (herd-rpc) and Raft (herd-raft), keeps this node's lease, detects failed nodes when it is
+//! the DC, and serves the admin API on a Unix socket in the data directory.
+//!
+//! The DC is the Raft leader while a quorum acknowledged it recently; every state change it
+//! commits carries its DC epoch, and nodes refuse lease grants from an older epoch. A node
+//! whose lease expires reports it and calls [`AgentHooks::lease_lost`] (stop every resource).
+//! I/O: files in the data directory, the admin socket (`admin.rs`), herd-rpc (`handler.rs`),
+//! the agent's loops (`agent.rs`), signals (here).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use herd_raft::{Consensus, RaftConfig, RaftNode};
+
+mod admin;
+mod agent;
+mod handler;
+mod hooks;
+mod wire;
+
+pub use hooks::{AgentHooks, LogOnlyHooks};
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Config(#[from] herd_config::ConfigError),
+    #[error(transparent)]
+    Key(#[from] herd_rpc::KeyError),
+    #[error("cannot start the transport: {0}")]
+    Rpc(#[from] herd_rpc::RpcError),
+    #[error(transparent)]
+    Consensus(#[from] herd_raft::ConsensusError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("admin socket {path}: {source}")]
+    Socket {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("an agent is already running on {path}")]
+    AlreadyRunning { path: PathBuf },
+    #[error(
+        "admin_group {group:?} does not exist (create it or remove admin_group from the config)"
+    )]
+    UnknownGroup { group: String },
+}
+
+/// Runs `herd agent --config FILE` in the foreground until SIGTERM or SIGINT.
+pub fn run(config_path: &Path) -> ExitCode {
+    run_with_hooks(config_path, Arc::new(LogOnlyHooks))
+}
+
+/// Like [`run`], with the node's hooks (the executor's stop-all on lease loss).
+pub fn run_with_hooks(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> ExitCode {
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("herd agent: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config_path, hooks)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("herd agent: {e}");
+            match e {
+                AgentError::Config(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<(), AgentError> {
+    let config = herd_config::Config::load(config_path)?;
+    let key = herd_rpc::ClusterKey::load(&config.key_file)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AgentError::Io { path, source }
+    };
+    std::fs::create_dir_all(&config.data_dir).map_err(io(&config.data_dir))?;
+    let incarnation = next_incarnation(&config.data_dir.join("incarnation"))?;
+    let local = config.local_node().clone();
+    let timing = &config.timing;
+    let (election_min, election_max) = if local.witness {
+        (
+            timing.witness_election_timeout_min_ms,
+            timing.witness_election_timeout_max_ms,
+        )
+    } else {
+        (
+            timing.election_timeout_min_ms,
+            timing.election_timeout_max_ms,
+        )
+    };
+    // openraft 0.9 makes a follower that knows a leader wait its leader lease
+    // (= election_timeout_max) *plus* a random election timeout before campaigning. Passing
+    // half the configured values keeps the effective follower timeout near the configured
+    // range (400-600 ms becomes 300 + 200..300 = 500-600 ms).
+    let (election_min, election_max) = (election_min / 2, election_max / 2);
+    let raft_config = RaftConfig {
+        cluster: config.cluster.clone(),
+        node: agent::herd_node(&local),
+        dir: config.data_dir.join("raft"),
+        heartbeat_ms: timing.heartbeat_ms,
+        election_timeout_min_ms: election_min,
+        election_timeout_max_ms: election_max,
+        snapshot_logs: 1000,
+    };
+    let raft_transport = Arc::new(handler::RpcRaftTransport {
+        transport: Default::default(),
+    });
+    let consensus = RaftNode::open(raft_config, raft_transport.clone()).await?;
+    let rpc_handler = Arc::new(handler::RpcHandler::default());
+    let transport_config = herd_rpc::TransportConfig::from_config(&config, key);
+    let transport = herd_rpc::Transport::start(transport_config, rpc_handler.clone()).await?;
+    let _ = raft_transport.transport.set(transport.clone());
+    let listener = admin::bind(&config.socket_path(), config.admin_group.as_deref())?;
+    tracing::info!(
+        node = %config.node, cluster = %config.cluster, incarnation,
+        socket = %config.socket_path().display(), "herd agent started"
+    );
+    let socket_path = config.socket_path();
+    let agent = Arc::new(agent::Agent::new(
+        config,
+        consensus.clone(),
+        transport.clone(),
+        hooks,
+        incarnation,
+    ));
+    let _ = rpc_handler.agent.set(agent.clone());
+    agent::spawn_loops(&agent);
+    tokio::spawn(admin::serve(agent.clone(), listener));
+    wait_for_signal().await;
+    tracing::info!("herd agent stopping");
+    transport.shutdown();
+    consensus.shutdown().await;
+    let _ = std::fs::remove_file(&socket_path);
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot install signal handlers; stop the agent with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// Reads, bumps and durably writes the node's start counter.
+fn next_incarnation(path: &Path) -> Result<u64, AgentError> {
+    let io = |source| AgentError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let previous = match std::fs::read_to_string(path) {
+        Ok(text) => text.trim().parse::<u64>().map_err(|e| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not a number: {e}"),
+            ))
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(io(e)),
+    };
+    let next = previous + 1;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{next}\n")).map_err(io)?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(next)
+}

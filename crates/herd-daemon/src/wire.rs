@@ -1,0 +1,96 @@
+//! The agent-to-agent messages that are not Raft's: hello (formation and reachability),
+//! lease renewals and grants, and admin requests forwarded to the leader.
+//!
+//! Every payload on herd-rpc starts with a channel byte ([`CHANNEL_RAFT`] or
+//! [`CHANNEL_CLUSTER`]); cluster messages then carry a version byte and postcard. Decoding is
+//! pure and never panics on garbage. No I/O here.
+
+use serde::{Deserialize, Serialize};
+
+use herd_raft::DcEpoch;
+
+/// Payload channel: a Raft RPC (herd-raft's own encoding follows).
+pub(crate) const CHANNEL_RAFT: u8 = 0;
+/// Payload channel: a [`ClusterMsg`].
+pub(crate) const CHANNEL_CLUSTER: u8 = 1;
+/// Version of the cluster messages.
+const CLUSTER_VERSION: u8 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum ClusterMsg {
+    /// "I am here": formation (wait-for-all) and reachability for the election guard.
+    Hello {
+        cluster: String,
+        node: String,
+        initialized: bool,
+    },
+    /// A node asks the DC to renew its lease.
+    Renew {
+        node: String,
+        incarnation: u64,
+        seq: u64,
+    },
+    /// An admin request that only the leader can carry out (herd-api JSON: its enums are
+    /// internally tagged, which postcard cannot encode).
+    Admin(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum ClusterReply {
+    Hello {
+        node: String,
+        initialized: bool,
+    },
+    /// `granted` is false when the answering node is not a fresh DC.
+    Lease {
+        dc_epoch: Option<DcEpoch>,
+        granted: bool,
+        seq: u64,
+    },
+    /// herd-api JSON.
+    Admin(String),
+    Refused(String),
+}
+
+pub(crate) fn encode_cluster<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = vec![CHANNEL_CLUSTER, CLUSTER_VERSION];
+    out.extend(postcard::to_allocvec(value).expect("cluster messages always serialize"));
+    out
+}
+
+/// Decodes the bytes after the channel byte.
+pub(crate) fn decode_cluster<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
+    match body.split_first() {
+        Some((&CLUSTER_VERSION, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        Some((version, _)) => Err(format!(
+            "cluster message version {version}, expected {CLUSTER_VERSION}"
+        )),
+        None => Err("empty cluster message".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(decode_cluster::<ClusterMsg>(&[]).is_err());
+        assert!(decode_cluster::<ClusterMsg>(&[9, 1, 2]).is_err());
+        assert!(decode_cluster::<ClusterMsg>(&[CLUSTER_VERSION, 0xff, 0xff, 0xff]).is_err());
+        let bytes = encode_cluster(&ClusterMsg::Renew {
+            node: "n1".into(),
+            incarnation: 3,
+            seq: 9,
+        });
+        assert_eq!(bytes[0], CHANNEL_CLUSTER);
+        assert!(matches!(
+            decode_cluster::<ClusterMsg>(&bytes[1..]),
+            Ok(ClusterMsg::Renew {
+                incarnation: 3,
+                seq: 9,
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,209 @@
+//! A small cluster of real `herd agent` processes on this machine, each with its own config,
+//! data directory and ports, plus helpers to ask them for `herd status --json`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub(crate) const HERD: &str = env!("CARGO_BIN_EXE_herd");
+
+/// One node's files and process.
+pub(crate) struct Agent {
+    pub(crate) name: String,
+    pub(crate) config: PathBuf,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) child: Option<Child>,
+    /// Prefix of the command (e.g. `ip netns exec NS`), empty on the host.
+    pub(crate) wrapper: Vec<String>,
+}
+
+pub(crate) struct Cluster {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) agents: Vec<Agent>,
+}
+
+/// A free TCP port on loopback (bind port 0, then release it).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+impl Cluster {
+    /// Writes configs for `n` nodes on loopback (not started).
+    pub(crate) fn loopback(n: usize) -> Cluster {
+        let addrs: Vec<String> = (0..n)
+            .map(|_| format!("127.0.0.1:{}", free_port()))
+            .collect();
+        Cluster::with_addrs(&addrs, &vec![Vec::new(); n], "")
+    }
+
+    /// Writes configs for nodes with these addresses and command wrappers.
+    pub(crate) fn with_addrs(addrs: &[String], wrappers: &[Vec<String>], extra: &str) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("cluster.key");
+        let status = Command::new(HERD).arg("keygen").arg(&key).output().unwrap();
+        assert!(status.status.success(), "keygen: {status:?}");
+        let mut nodes = String::new();
+        for (i, addr) in addrs.iter().enumerate() {
+            nodes.push_str(&format!(
+                "[[nodes]]\nname = \"n{}\"\naddrs = [\"{addr}\"]\n",
+                i + 1
+            ));
+        }
+        let mut agents = Vec::new();
+        for i in 0..addrs.len() {
+            let name = format!("n{}", i + 1);
+            let data_dir = dir.path().join(&name);
+            let config = dir.path().join(format!("{name}.toml"));
+            let text = format!(
+                "cluster = \"test\"\nnode = \"{name}\"\ndata_dir = \"{}\"\nkey_file = \"{}\"\n{extra}\n{nodes}",
+                data_dir.display(),
+                key.display()
+            );
+            std::fs::write(&config, text).unwrap();
+            agents.push(Agent {
+                name,
+                config,
+                data_dir,
+                child: None,
+                wrapper: wrappers[i].clone(),
+            });
+        }
+        Cluster { dir, agents }
+    }
+
+    pub(crate) fn start_all(&mut self) {
+        for i in 0..self.agents.len() {
+            self.start(i);
+        }
+    }
+
+    pub(crate) fn start(&mut self, i: usize) {
+        let agent = &mut self.agents[i];
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("{}.log", agent.name))).unwrap();
+        let mut command = agent.command(&["agent", "--config"]);
+        command.arg(&agent.config).stdout(Stdio::null()).stderr(log);
+        agent.child = Some(command.spawn().unwrap());
+    }
+
+    /// SIGKILL, like a power cut of the process.
+    pub(crate) fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.agents[i].child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    pub(crate) fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{}.log", self.agents[i].name)))
+            .unwrap_or_default()
+    }
+
+    /// `herd status --json` on node `i` (through the CLI); None when it fails.
+    pub(crate) fn status(&self, i: usize) -> Option<Value> {
+        let agent = &self.agents[i];
+        let output = agent
+            .command(&["status", "--json", "--config"])
+            .arg(&agent.config)
+            .output()
+            .ok()?;
+        if !output.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&output.stdout).ok()
+    }
+
+    /// A request straight to node `i`'s admin socket (quick; for polling and for requests
+    /// the CLI does not offer yet).
+    pub(crate) fn admin(&self, i: usize, request: &str) -> Option<Value> {
+        let socket = self.agents[i].data_dir.join("herd.sock");
+        let mut stream = UnixStream::connect(socket).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        stream
+            .write_all(format!("{{\"version\":1,{request}}}\n").as_bytes())
+            .ok()?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).ok()?;
+        serde_json::from_str(&line).ok()
+    }
+
+    /// Status straight from the socket (no process spawn; for timing).
+    pub(crate) fn fast_status(&self, i: usize) -> Option<Value> {
+        self.admin(i, "\"request\":\"status\"")
+    }
+
+    /// Waits until `check` holds, polling every 20 ms; returns the time it took.
+    pub(crate) fn wait_for(
+        &self,
+        limit: Duration,
+        what: &str,
+        mut check: impl FnMut(&Cluster) -> bool,
+    ) -> Duration {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if check(self) {
+                return start.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let logs: Vec<String> = (0..self.agents.len()).map(|i| self.log(i)).collect();
+        panic!(
+            "timed out after {limit:?} waiting for {what}\nlogs:\n{}",
+            logs.join("\n-----\n")
+        );
+    }
+}
+
+impl Agent {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut command = match self.wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(HERD);
+                c
+            }
+            None => Command::new(HERD),
+        };
+        command.args(args).env_remove("HERD_CONFIG");
+        command
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.agents.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// The state of `node` in a status JSON.
+pub(crate) fn node_state(status: &Value, node: &str) -> Option<String> {
+    status["nodes"]
+        .as_array()?
+        .iter()
+        .find(|n| n["name"] == node)?["state"]
+        .as_str()
+        .map(String::from)
+}
+
+/// The DC in a status JSON.
+pub(crate) fn dc(status: &Value) -> Option<String> {
+    status["dc"].as_str().map(String::from)
+}
+
+/// The status object inside an admin answer.
+pub(crate) fn inner(answer: Option<Value>) -> Option<Value> {
+    answer.filter(|a| a["result"] == "status")
+}
+
+pub(crate) fn path_str(path: &Path) -> String {
+    path.display().to_string()
+}

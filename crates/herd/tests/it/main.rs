@@ -1,0 +1,10 @@
+//! Integration tests of the `herd` binary: real `herd agent` processes and CLI calls.
+//!
+//! `agents` is the harness (configs, ports, processes, status polling); `cluster` covers
+//! formation, failure detection, DC failover, restart and damaged files on loopback;
+//! `netns` covers partitions between network-namespace hosts (root only).
+
+mod agents;
+mod cluster;
+mod netns;
+mod simulate;

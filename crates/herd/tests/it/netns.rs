@@ -1,0 +1,1 @@
+//! Partitions between network-namespace hosts (to come).
