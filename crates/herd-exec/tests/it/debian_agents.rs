@@ -231,3 +231,82 @@ async fn nginx_serves_after_start_and_not_after_stop() {
         "nginx is gone after stop"
     );
 }
+
+#[tokio::test]
+async fn dummy_migrates_and_reloads() {
+    let fx = Fixture::new();
+    let exec = fx.executor();
+    let (source, target) = (fx.state("src.state"), fx.state("dst.state"));
+    let on = |state: &str, action| {
+        let mut req = request("m", "ocf:heartbeat:Dummy", action, &[("state", state)]);
+        req.meta
+            .insert("migrate_source".to_owned(), "node1".to_owned());
+        req.meta
+            .insert("migrate_target".to_owned(), "node2".to_owned());
+        req
+    };
+    assert_eq!(0, exec.execute(on(&source, Action::Start)).await.rc);
+    assert_eq!(0, exec.execute(on(&source, Action::MigrateTo)).await.rc);
+    assert_eq!(0, exec.execute(on(&target, Action::MigrateFrom)).await.rc);
+    assert!(
+        std::path::Path::new(&target).exists(),
+        "migrate_from makes the target active"
+    );
+    assert_eq!(
+        Some(ResourceState::Started),
+        exec.history("m").map(|h| h.state)
+    );
+    assert_eq!(0, exec.execute(on(&target, Action::Reload)).await.rc);
+    assert_eq!(
+        Some(ResourceState::Started),
+        exec.history("m").map(|h| h.state)
+    );
+}
+
+#[tokio::test]
+async fn native_agent_runs_under_the_executor_with_its_own_runtime_dir() {
+    let fx = Fixture::new();
+    let exec = fx.executor();
+    let spec = "ocf:herd:vip".parse().unwrap();
+    let metadata = exec.metadata(&spec).await.unwrap();
+    assert!(
+        metadata
+            .parameters
+            .iter()
+            .any(|p| p.name == "ip" && p.required)
+    );
+    let missing = exec
+        .check_params(&spec, &Default::default())
+        .await
+        .unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("missing required parameter ip"),
+        "{missing}"
+    );
+    let result = exec
+        .execute(request(
+            "vip1",
+            "ocf:herd:vip",
+            Action::ValidateAll,
+            &[("ip", "not-an-address")],
+        ))
+        .await;
+    assert_eq!(ExecStatus::Done, result.status);
+    assert!(
+        matches!(result.ocf(), OcfRc::ErrArgs | OcfRc::NotConfigured),
+        "{}",
+        result.summary()
+    );
+    assert!(result.exit_reason.is_some());
+    assert!(
+        fx.path("run/vip1").is_dir(),
+        "the executor made the instance's runtime directory"
+    );
+    assert_eq!(
+        Some(result.rc),
+        exec.history("vip1")
+            .and_then(|h| h.last_op().map(|op| op.rc))
+    );
+}

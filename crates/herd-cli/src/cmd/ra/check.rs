@@ -55,7 +55,10 @@ pub(super) struct Report {
 struct Checker<'a> {
     executor: &'a Executor,
     base: OpRequest,
+    /// `--timeout`, for every step.
     timeout_ms: Option<u64>,
+    /// The agent's advised timeout per action (used without `--timeout`).
+    advised: Option<herd_exec::Metadata>,
     steps: Vec<Step>,
 }
 
@@ -69,7 +72,11 @@ impl Checker<'_> {
         rule: &str,
     ) -> Option<i32> {
         let mut request = self.base.with_action(action);
-        request.timeout_ms = self.timeout_ms.or(request.timeout_ms);
+        let advised = self
+            .advised
+            .as_ref()
+            .and_then(|m| m.timeout_ms(action.as_str()));
+        request.timeout_ms = self.timeout_ms.or(advised);
         let result = self.executor.execute(request).await;
         let ok = result.status == herd_exec::ExecStatus::Done && expected.contains(&result.rc);
         let problem = (!ok).then(|| {
@@ -277,6 +284,7 @@ pub(super) async fn check(executor: &Executor, args: &CheckArgs) -> Result<Repor
         executor,
         base: base.clone(),
         timeout_ms,
+        advised: None,
         steps: Vec::new(),
     };
     match executor.metadata(&base.agent).await {
@@ -287,6 +295,7 @@ pub(super) async fn check(executor: &Executor, args: &CheckArgs) -> Result<Repor
                 metadata.actions.len()
             );
             checker.note(&what, true, None);
+            checker.advised = Some(metadata.clone());
             let supports = |action: &str| metadata.supports(action);
             drive(
                 &mut checker,
