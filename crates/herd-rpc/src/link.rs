@@ -126,6 +126,9 @@ pub(crate) struct Link {
 
 struct LinkStatusInner {
     state: LinkState,
+    /// The last dial failed (as opposed to an established connection dropping, after
+    /// which the link is redialed before callers are told it is unreachable).
+    dial_failed: bool,
     rtt_us: Option<u64>,
     last_error: Option<String>,
     changes: u64,
@@ -154,6 +157,7 @@ impl PeerState {
                     conn: watch::Sender::new(None),
                     status: Mutex::new(LinkStatusInner {
                         state: LinkState::Connecting,
+                        dial_failed: false,
                         rtt_us: None,
                         last_error: None,
                         changes: 0,
@@ -175,6 +179,14 @@ impl PeerState {
         self.links
             .iter()
             .find_map(|link| link.conn.borrow().clone())
+    }
+
+    /// Whether every link is down and its last dial failed (none up, none connecting).
+    pub(crate) fn all_links_down(&self) -> bool {
+        self.links.iter().all(|link| {
+            let status = link.status.lock().expect("status lock is never poisoned");
+            status.state == LinkState::Down && status.dial_failed
+        })
     }
 
     /// Why no link is up, for error messages: each link's last error.
@@ -225,12 +237,12 @@ pub(crate) async fn run_link(shared: Arc<Shared>, peer: Arc<PeerState>, link: Ar
         match dial(&shared, &peer, &link).await {
             Ok((stream, session)) => {
                 let reason = run_connection(&shared, &peer, &link, stream, session).await;
-                set_down(&peer, &link, reason);
+                set_down(&peer, &link, reason, false);
                 if started.elapsed() > Duration::from_millis(BACKOFF_MAX_MS) {
                     backoff_ms = BACKOFF_MIN_MS;
                 }
             }
-            Err(reason) => set_down(&peer, &link, reason),
+            Err(reason) => set_down(&peer, &link, reason, true),
         }
         if peer.gone.load(Ordering::Relaxed) {
             return;
@@ -371,7 +383,17 @@ fn set_rtt(link: &Link, rtt: Duration) {
 }
 
 /// Marks the link down; logs once per change (up -> down, or a different reason).
-fn set_down(peer: &PeerState, link: &Link, reason: String) {
+fn set_down(peer: &PeerState, link: &Link, reason: String, dial_failed: bool) {
+    link.status
+        .lock()
+        .expect("status lock is never poisoned")
+        .dial_failed = dial_failed;
+    record_down(peer, link, reason);
+    // Callers waiting for a link re-check: they fail at once when every link is down.
+    peer.notify();
+}
+
+fn record_down(peer: &PeerState, link: &Link, reason: String) {
     let mut status = link.status.lock().expect("status lock is never poisoned");
     let was_up = status.state == LinkState::Up;
     let same_reason = status.last_error.as_deref() == Some(reason.as_str());

@@ -213,8 +213,10 @@ impl Transport {
     }
 
     /// Sends `payload` to `peer`'s handler and waits for its answer, at most `timeout`.
-    /// Waits for a link to come up within the timeout; a request already written is not
-    /// sent again on another link (the caller decides whether to retry).
+    /// While a link is still connecting (just after start) the call waits for it within
+    /// the timeout; when every link's last attempt failed it fails at once with
+    /// [`RpcError::NotConnected`]. A request already written is not sent again on another
+    /// link (the caller decides whether to retry).
     pub async fn call(
         &self,
         peer: &str,
@@ -252,6 +254,14 @@ impl Transport {
                 });
             }
             let Some(conn) = state.best_conn() else {
+                // Every link failed its last attempt: the peer is known unreachable, say so
+                // now (Raft backs off on this) rather than at the timeout.
+                if state.all_links_down() {
+                    return Err(RpcError::NotConnected {
+                        peer: state.name.clone(),
+                        detail: state.down_detail(),
+                    });
+                }
                 changed.changed().await.map_err(|_| RpcError::Shutdown)?;
                 continue;
             };
