@@ -35,14 +35,22 @@ pub enum DnsError {
     #[error("dns answer id {got} does not match query id {expected}")]
     WrongId { expected: u16, got: u16 },
     #[error("dns query to {server} failed: {source}")]
-    Io { server: SocketAddr, source: std::io::Error },
+    Io {
+        server: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("no dns answer from {server} within {timeout_ms} ms")]
-    Timeout { server: SocketAddr, timeout_ms: u128 },
+    Timeout {
+        server: SocketAddr,
+        timeout_ms: u128,
+    },
 }
 
 /// Encodes a recursive query for `name` of type `qtype` with the given id.
 pub fn encode_query(id: u16, name: &str, qtype: u16) -> Result<Vec<u8>, DnsError> {
-    let bad = || DnsError::BadName { name: name.to_string() };
+    let bad = || DnsError::BadName {
+        name: name.to_string(),
+    };
     let trimmed = name.trim_end_matches('.');
     if trimmed.len() + 2 > NAME_BYTES_MAX {
         return Err(bad());
@@ -70,14 +78,18 @@ pub fn encode_query(id: u16, name: &str, qtype: u16) -> Result<Vec<u8>, DnsError
 /// Decodes a response to the query with id `id`.
 pub fn decode_response(id: u16, packet: &[u8]) -> Result<DnsAnswer, DnsError> {
     if packet.len() < HEADER_BYTES {
-        return Err(DnsError::Malformed { what: "shorter than a header" });
+        return Err(DnsError::Malformed {
+            what: "shorter than a header",
+        });
     }
     let got = u16::from_be_bytes([packet[0], packet[1]]);
     if got != id {
         return Err(DnsError::WrongId { expected: id, got });
     }
     if packet[2] & 0x80 == 0 {
-        return Err(DnsError::Malformed { what: "not a response (QR bit clear)" });
+        return Err(DnsError::Malformed {
+            what: "not a response (QR bit clear)",
+        });
     }
     let rcode = packet[3] & 0x0f;
     let n_questions = u16::from_be_bytes([packet[4], packet[5]]);
@@ -85,7 +97,10 @@ pub fn decode_response(id: u16, packet: &[u8]) -> Result<DnsAnswer, DnsError> {
     let mut pos = HEADER_BYTES;
     for _ in 0..n_questions {
         pos = skip_name(packet, pos)?;
-        pos = pos.checked_add(4).filter(|&end| end <= packet.len()).ok_or(truncated())?;
+        pos = pos
+            .checked_add(4)
+            .filter(|&end| end <= packet.len())
+            .ok_or(truncated())?;
     }
     let mut addresses = Vec::new();
     for _ in 0..n_answers {
@@ -97,9 +112,9 @@ pub fn decode_response(id: u16, packet: &[u8]) -> Result<DnsAnswer, DnsError> {
         let rdata = packet.get(pos..pos + rdlen).ok_or(truncated())?;
         pos += rdlen;
         match (rtype, rdata.len()) {
-            (TYPE_A, 4) => {
-                addresses.push(IpAddr::V4(Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3])))
-            }
+            (TYPE_A, 4) => addresses.push(IpAddr::V4(Ipv4Addr::new(
+                rdata[0], rdata[1], rdata[2], rdata[3],
+            ))),
             (TYPE_AAAA, 16) => {
                 let mut octets = [0u8; 16];
                 octets.copy_from_slice(rdata);
@@ -141,7 +156,10 @@ pub async fn query(
     };
     tokio::time::timeout(timeout, exchange)
         .await
-        .map_err(|_| DnsError::Timeout { server, timeout_ms: timeout.as_millis() })?
+        .map_err(|_| DnsError::Timeout {
+            server,
+            timeout_ms: timeout.as_millis(),
+        })?
 }
 
 /// A query id that differs between calls (no need for cryptographic quality here).
@@ -154,7 +172,9 @@ fn query_id() -> u16 {
 }
 
 fn truncated() -> DnsError {
-    DnsError::Malformed { what: "truncated record" }
+    DnsError::Malformed {
+        what: "truncated record",
+    }
 }
 
 /// Returns the position after the (possibly compressed) name starting at `pos`.
@@ -167,7 +187,11 @@ fn skip_name(packet: &[u8], mut pos: usize) -> Result<usize, DnsError> {
                 packet.get(pos + 1).ok_or(truncated())?;
                 return Ok(pos + 2);
             }
-            l if l & 0xc0 != 0 => return Err(DnsError::Malformed { what: "bad label type" }),
+            l if l & 0xc0 != 0 => {
+                return Err(DnsError::Malformed {
+                    what: "bad label type",
+                });
+            }
             l => pos += 1 + usize::from(l),
         }
     }
@@ -199,7 +223,10 @@ mod tests {
         packet.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1, 2, 3]);
         let answer = decode_response(7, &packet).unwrap();
         assert_eq!(answer.rcode, 0);
-        assert_eq!(answer.addresses, vec![IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3))]);
+        assert_eq!(
+            answer.addresses,
+            vec![IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3))]
+        );
     }
 
     #[test]
@@ -208,8 +235,14 @@ mod tests {
         packet[2] = 0x81;
         packet[7] = 1;
         packet.extend_from_slice(&[0xc0, 12, 0, 1]);
-        assert!(matches!(decode_response(7, &packet), Err(DnsError::Malformed { .. })));
-        assert!(matches!(decode_response(8, &packet), Err(DnsError::WrongId { .. })));
+        assert!(matches!(
+            decode_response(7, &packet),
+            Err(DnsError::Malformed { .. })
+        ));
+        assert!(matches!(
+            decode_response(8, &packet),
+            Err(DnsError::WrongId { .. })
+        ));
         assert!(decode_response(7, &[1, 2, 3]).is_err());
     }
 }

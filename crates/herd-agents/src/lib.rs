@@ -17,11 +17,15 @@ use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
+mod daemon;
 pub mod dns;
+mod dnsmasq;
+mod haproxy;
 mod meta;
 mod net;
 pub mod ocf;
 mod params;
+mod service;
 mod sys;
 mod vip;
 
@@ -54,13 +58,21 @@ pub struct AgentOutcome {
 impl AgentOutcome {
     /// Success with some output.
     pub fn ok(output: impl Into<String>) -> Self {
-        Self { rc: ocf::SUCCESS, exit_reason: None, output: output.into() }
+        Self {
+            rc: ocf::SUCCESS,
+            exit_reason: None,
+            output: output.into(),
+        }
     }
 
     /// Any rc with a reason (the reason is also the output's last line).
     pub fn fail(rc: i32, reason: impl Into<String>) -> Self {
         let reason = reason.into();
-        Self { rc, output: reason.clone(), exit_reason: Some(reason) }
+        Self {
+            rc,
+            output: reason.clone(),
+            exit_reason: Some(reason),
+        }
     }
 
     /// Prepends earlier output (warnings, progress) to this outcome's output.
@@ -90,6 +102,8 @@ pub trait NativeAgent: Send + Sync {
 }
 
 static VIP: vip::Vip = vip::Vip;
+static HAPROXY: haproxy::Haproxy = haproxy::Haproxy;
+static DNSMASQ: dnsmasq::Dnsmasq = dnsmasq::Dnsmasq;
 
 /// The agent of type `name` (`vip`, `haproxy`, `dnsmasq`), if herd has one.
 pub fn lookup(name: &str) -> Option<&'static dyn NativeAgent> {
@@ -98,5 +112,5 @@ pub fn lookup(name: &str) -> Option<&'static dyn NativeAgent> {
 
 /// Every native agent, in name order.
 pub fn all() -> Vec<&'static dyn NativeAgent> {
-    vec![&VIP]
+    vec![&DNSMASQ, &HAPROXY, &VIP]
 }

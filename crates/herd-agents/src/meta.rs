@@ -42,14 +42,23 @@ impl AgentSpec {
     }
 
     /// Renders the meta-data XML document.
-    pub(crate) fn to_xml(&self) -> String {
+    pub(crate) fn render_xml(&self) -> String {
         let mut xml = String::new();
         xml.push_str("<?xml version=\"1.0\"?>\n");
         xml.push_str("<!DOCTYPE resource-agent SYSTEM \"ra-api-1.dtd\">\n");
-        xml.push_str(&format!("<resource-agent name=\"{}\" version=\"1.0\">\n", self.name));
+        xml.push_str(&format!(
+            "<resource-agent name=\"{}\" version=\"1.0\">\n",
+            self.name
+        ));
         xml.push_str("  <version>1.0</version>\n");
-        xml.push_str(&format!("  <longdesc lang=\"en\">{}</longdesc>\n", escape(self.longdesc)));
-        xml.push_str(&format!("  <shortdesc lang=\"en\">{}</shortdesc>\n", escape(self.shortdesc)));
+        xml.push_str(&format!(
+            "  <longdesc lang=\"en\">{}</longdesc>\n",
+            escape(self.longdesc)
+        ));
+        xml.push_str(&format!(
+            "  <shortdesc lang=\"en\">{}</shortdesc>\n",
+            escape(self.shortdesc)
+        ));
         xml.push_str("  <parameters>\n");
         for param in self.params {
             xml.push_str(&format!(
@@ -128,9 +137,13 @@ mod tests {
                 unique: true,
                 default: None,
             }],
-            actions: &[ActionSpec { name: "monitor", timeout: "20s", interval: Some("10s") }],
+            actions: &[ActionSpec {
+                name: "monitor",
+                timeout: "20s",
+                interval: Some("10s"),
+            }],
         };
-        let xml = spec.to_xml();
+        let xml = spec.render_xml();
         assert!(xml.contains("a &lt;b&gt;"));
         assert!(xml.contains("l &amp; m"));
         assert!(xml.contains("<parameter name=\"ip\" unique=\"1\" required=\"1\">"));

@@ -15,7 +15,11 @@ pub(crate) enum ParamError {
     #[error("parameter {name:?} is required (set {name}=...)")]
     Missing { name: &'static str },
     #[error("parameter {name:?}: {value:?} is not {expected}")]
-    Invalid { name: &'static str, value: String, expected: &'static str },
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 impl ParamError {
@@ -48,7 +52,11 @@ impl<'a> Params<'a> {
 
     /// The value, falling back to the meta-data default; None when unset and no default.
     pub(crate) fn opt(&self, name: &'static str) -> Option<&'a str> {
-        let given = self.values.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
+        let given = self
+            .values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty());
         given.or_else(|| self.spec.param(name).and_then(|param| param.default))
     }
 
@@ -61,23 +69,29 @@ impl<'a> Params<'a> {
     pub(crate) fn u32(&self, name: &'static str) -> Result<Option<u32>, ParamError> {
         self.opt(name)
             .map(|value| {
-                value.trim().parse::<u32>().map_err(|_| ParamError::Invalid {
-                    name,
-                    value: value.to_string(),
-                    expected: "a non-negative integer",
-                })
+                value
+                    .trim()
+                    .parse::<u32>()
+                    .map_err(|_| ParamError::Invalid {
+                        name,
+                        value: value.to_string(),
+                        expected: "a non-negative integer",
+                    })
             })
             .transpose()
     }
 
     /// A duration in milliseconds (a plain number, or with `ms`/`s` suffix).
     pub(crate) fn millis(&self, name: &'static str) -> Result<Option<Duration>, ParamError> {
-        self.opt(name).map(|value| parse_duration(value).ok_or(ParamError::Invalid {
-            name,
-            value: value.to_string(),
-            expected: "a duration in milliseconds (e.g. 100, 100ms or 2s)",
-        }))
-        .transpose()
+        self.opt(name)
+            .map(|value| {
+                parse_duration(value).ok_or(ParamError::Invalid {
+                    name,
+                    value: value.to_string(),
+                    expected: "a duration in milliseconds (e.g. 100, 100ms or 2s)",
+                })
+            })
+            .transpose()
     }
 
     /// A boolean (`true/false`, `yes/no`, `1/0`, `on/off`).
@@ -87,7 +101,11 @@ impl<'a> Params<'a> {
             Some(value) => match value.as_str() {
                 "1" | "true" | "yes" | "on" | "y" => Ok(true),
                 "0" | "false" | "no" | "off" | "n" => Ok(false),
-                _ => Err(ParamError::Invalid { name, value, expected: "a boolean (true or false)" }),
+                _ => Err(ParamError::Invalid {
+                    name,
+                    value,
+                    expected: "a boolean (true or false)",
+                }),
             },
         }
     }

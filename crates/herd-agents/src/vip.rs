@@ -143,11 +143,31 @@ pub(crate) static SPEC: AgentSpec = AgentSpec {
         },
     ],
     actions: &[
-        ActionSpec { name: "start", timeout: "20s", interval: None },
-        ActionSpec { name: "stop", timeout: "20s", interval: None },
-        ActionSpec { name: "monitor", timeout: "20s", interval: Some("10s") },
-        ActionSpec { name: "validate-all", timeout: "20s", interval: None },
-        ActionSpec { name: "meta-data", timeout: "5s", interval: None },
+        ActionSpec {
+            name: "start",
+            timeout: "20s",
+            interval: None,
+        },
+        ActionSpec {
+            name: "stop",
+            timeout: "20s",
+            interval: None,
+        },
+        ActionSpec {
+            name: "monitor",
+            timeout: "20s",
+            interval: Some("10s"),
+        },
+        ActionSpec {
+            name: "validate-all",
+            timeout: "20s",
+            interval: None,
+        },
+        ActionSpec {
+            name: "meta-data",
+            timeout: "5s",
+            interval: None,
+        },
     ],
 };
 
@@ -157,7 +177,7 @@ impl NativeAgent for Vip {
     }
 
     fn metadata(&self) -> String {
-        SPEC.to_xml()
+        SPEC.render_xml()
     }
 
     fn run<'a>(&'a self, request: AgentRequest<'a>) -> AgentFuture<'a> {
@@ -165,11 +185,13 @@ impl NativeAgent for Vip {
             let params = Params::new(&SPEC, request.params);
             let config = match Config::read(&params) {
                 Ok(config) => config,
-                Err(_) if request.action == "meta-data" => return AgentOutcome::ok(SPEC.to_xml()),
+                Err(_) if request.action == "meta-data" => {
+                    return AgentOutcome::ok(SPEC.render_xml());
+                }
                 Err(error) => return error.outcome(),
             };
             let outcome = match request.action {
-                "meta-data" => AgentOutcome::ok(SPEC.to_xml()),
+                "meta-data" => AgentOutcome::ok(SPEC.render_xml()),
                 "start" => start(&config, request.instance).await,
                 "stop" => stop(&config),
                 "monitor" | "status" => monitor(&config, request.instance).await,
@@ -230,11 +252,15 @@ impl Config {
             prefix_len,
             nic: params.opt("nic").map(|nic| nic.trim().to_string()),
             arp_count: params.u32("arp_count")?.unwrap_or(5),
-            arp_interval: params.millis("arp_interval")?.unwrap_or(Duration::from_millis(200)),
+            arp_interval: params
+                .millis("arp_interval")?
+                .unwrap_or(Duration::from_millis(200)),
             arp_count_refresh: params.u32("arp_count_refresh")?.unwrap_or(1),
             probe: params.bool("probe")?,
             probe_count: params.u32("probe_count")?.unwrap_or(3),
-            probe_timeout: params.millis("probe_timeout")?.unwrap_or(Duration::from_millis(100)),
+            probe_timeout: params
+                .millis("probe_timeout")?
+                .unwrap_or(Duration::from_millis(100)),
             monitor_probe: params.bool("monitor_probe")?,
             nodad: params.bool("nodad")?,
         })
@@ -277,19 +303,33 @@ async fn start(config: &Config, instance: &str) -> AgentOutcome {
             }
         }
     } else {
-        notes.push(format!("{} has no MAC address: no probe, no announcement", target.link.name));
+        notes.push(format!(
+            "{} has no MAC address: no probe, no announcement",
+            target.link.name
+        ));
     }
-    let flags = if config.ip.is_ipv6() && config.nodad { IFA_F_NODAD } else { 0 };
+    let flags = if config.ip.is_ipv6() && config.nodad {
+        IFA_F_NODAD
+    } else {
+        0
+    };
     match netlink.add_addr(target.link.index, config.ip, target.prefix_len, flags) {
         Ok(()) => {}
         Err(error) if error.errno() == Some(libc::EEXIST) => {}
         Err(error) => {
-            let rc = if error.errno() == Some(libc::EPERM) { ocf::ERR_PERM } else { ocf::ERR_GENERIC };
+            let rc = if error.errno() == Some(libc::EPERM) {
+                ocf::ERR_PERM
+            } else {
+                ocf::ERR_GENERIC
+            };
             return AgentOutcome::fail(rc, format!("vip: cannot add {}: {error}", config.ip))
                 .with_prefix(&notes.join("\n"));
         }
     }
-    notes.push(format!("added {}/{} to {}", config.ip, target.prefix_len, target.link.name));
+    notes.push(format!(
+        "added {}/{} to {}",
+        config.ip, target.prefix_len, target.link.name
+    ));
     notes.extend(announce(config, &target.link, config.arp_count).await);
     AgentOutcome::ok(notes.join("\n"))
 }
@@ -306,7 +346,10 @@ fn stop(config: &Config) -> AgentOutcome {
             }
             match netlink.del_addr(addr.index, addr.ip, addr.prefix_len) {
                 Err(error) if error.errno() != Some(libc::EADDRNOTAVAIL) => return Err(error),
-                _ => removed.push(format!("removed {}/{} from {name}", addr.ip, addr.prefix_len)),
+                _ => removed.push(format!(
+                    "removed {}/{} from {name}",
+                    addr.ip, addr.prefix_len
+                )),
             }
         }
         Ok::<_, NetlinkError>(removed)
@@ -315,7 +358,11 @@ fn stop(config: &Config) -> AgentOutcome {
         Ok(removed) if removed.is_empty() => AgentOutcome::ok(format!("{} is not here", config.ip)),
         Ok(removed) => AgentOutcome::ok(removed.join("\n")),
         Err(error) => {
-            let rc = if error.errno() == Some(libc::EPERM) { ocf::ERR_PERM } else { ocf::ERR_GENERIC };
+            let rc = if error.errno() == Some(libc::EPERM) {
+                ocf::ERR_PERM
+            } else {
+                ocf::ERR_GENERIC
+            };
             AgentOutcome::fail(rc, format!("vip: cannot remove {}: {error}", config.ip))
         }
     }
@@ -333,14 +380,23 @@ async fn monitor(config: &Config, instance: &str) -> AgentOutcome {
     });
     let link = match found {
         Ok(Some(link)) => link,
-        Ok(None) => return AgentOutcome { rc: ocf::NOT_RUNNING, exit_reason: None, output: format!("{} is not here", config.ip) },
+        Ok(None) => {
+            return AgentOutcome {
+                rc: ocf::NOT_RUNNING,
+                exit_reason: None,
+                output: format!("{} is not here", config.ip),
+            };
+        }
         Err(error) => return AgentOutcome::fail(ocf::ERR_GENERIC, format!("vip: {error}")),
     };
     let mut notes = vec![format!("{} is on {}", config.ip, link.name)];
-    if config.monitor_probe && let Some(mac) = link.mac {
+    if config.monitor_probe
+        && let Some(mac) = link.mac
+    {
         let ip = config.ip;
-        let report = LinkSocket::open(link.index, mac, ip)
-            .map(|socket| async move { socket.probe(config.probe_count, config.probe_timeout).await });
+        let report = LinkSocket::open(link.index, mac, ip).map(|socket| async move {
+            socket.probe(config.probe_count, config.probe_timeout).await
+        });
         match report {
             Ok(probe) => match probe.await {
                 Ok(report) if !report.claimants.is_empty() => {
@@ -374,7 +430,9 @@ async fn monitor(config: &Config, instance: &str) -> AgentOutcome {
 }
 
 fn validate(config: &Config) -> AgentOutcome {
-    match Netlink::open().map_err(|error| AgentOutcome::fail(ocf::ERR_GENERIC, format!("vip: {error}"))) {
+    match Netlink::open()
+        .map_err(|error| AgentOutcome::fail(ocf::ERR_GENERIC, format!("vip: {error}")))
+    {
         Ok(mut netlink) => match resolve(&mut netlink, config) {
             Ok(target) => AgentOutcome::ok(format!(
                 "{}/{} would go on {}",
@@ -389,7 +447,8 @@ fn validate(config: &Config) -> AgentOutcome {
 /// The interface and prefix length for the address: the named interface, else the one with
 /// the longest subnet containing the address.
 fn resolve(netlink: &mut Netlink, config: &Config) -> Result<Target, AgentOutcome> {
-    let kernel = |error: NetlinkError| AgentOutcome::fail(ocf::ERR_GENERIC, format!("vip: {error}"));
+    let kernel =
+        |error: NetlinkError| AgentOutcome::fail(ocf::ERR_GENERIC, format!("vip: {error}"));
     let links = netlink.links().map_err(kernel)?;
     let addrs = netlink.addrs().map_err(kernel)?;
     let named = match &config.nic {
@@ -413,7 +472,9 @@ fn resolve(netlink: &mut Netlink, config: &Config) -> Result<Target, AgentOutcom
             .iter()
             .find(|link| link.index == addr.index)
             .cloned()
-            .ok_or_else(|| AgentOutcome::fail(ocf::ERR_GENERIC, "vip: interface vanished while looking"))?,
+            .ok_or_else(|| {
+                AgentOutcome::fail(ocf::ERR_GENERIC, "vip: interface vanished while looking")
+            })?,
         (None, None) => {
             return Err(AgentOutcome::fail(
                 ocf::ERR_ARGS,
@@ -425,14 +486,18 @@ fn resolve(netlink: &mut Netlink, config: &Config) -> Result<Target, AgentOutcom
         }
     };
     let default_prefix = if config.ip.is_ipv4() { 32 } else { 128 };
-    let prefix_len = config.prefix_len.or(subnet.map(|addr| addr.prefix_len)).unwrap_or(default_prefix);
+    let prefix_len = config
+        .prefix_len
+        .or(subnet.map(|addr| addr.prefix_len))
+        .unwrap_or(default_prefix);
     Ok(Target { link, prefix_len })
 }
 
 /// Probes for another holder; Err is the refusal.
 async fn probe_link(config: &Config, link: &Link, mac: Mac) -> Result<String, AgentOutcome> {
     let ip = config.ip;
-    let socket = LinkSocket::open(link.index, mac, ip).map_err(|error| raw_socket_failure(&error, link))?;
+    let socket =
+        LinkSocket::open(link.index, mac, ip).map_err(|error| raw_socket_failure(&error, link))?;
     let report = socket
         .probe(config.probe_count, config.probe_timeout)
         .await
@@ -476,18 +541,32 @@ async fn probe_link(config: &Config, link: &Link, mac: Mac) -> Result<String, Ag
 
 /// Sends `count` announcements: the first now, the rest in the background.
 async fn announce(config: &Config, link: &Link, count: u32) -> Vec<String> {
-    let Some(mac) = link.mac else { return Vec::new() };
+    let Some(mac) = link.mac else {
+        return Vec::new();
+    };
     if count == 0 {
         return Vec::new();
     }
     let socket = match LinkSocket::open(link.index, mac, config.ip) {
         Ok(socket) => socket,
-        Err(error) => return vec![format!("warning: cannot announce {} on {}: {error}", config.ip, link.name)],
+        Err(error) => {
+            return vec![format!(
+                "warning: cannot announce {} on {}: {error}",
+                config.ip, link.name
+            )];
+        }
     };
     if let Err(error) = socket.announce().await {
-        return vec![format!("warning: cannot announce {} on {}: {error}", config.ip, link.name)];
+        return vec![format!(
+            "warning: cannot announce {} on {}: {error}",
+            config.ip, link.name
+        )];
     }
-    let what = if config.ip.is_ipv4() { "gratuitous ARP" } else { "unsolicited neighbour advertisement" };
+    let what = if config.ip.is_ipv4() {
+        "gratuitous ARP"
+    } else {
+        "unsolicited neighbour advertisement"
+    };
     if count > 1 {
         let interval = config.arp_interval;
         let ip = config.ip;
@@ -498,16 +577,29 @@ async fn announce(config: &Config, link: &Link, count: u32) -> Vec<String> {
             }
         });
     }
-    vec![format!("announced {} on {} ({what}, {count}x every {} ms)", config.ip, link.name, config.arp_interval.as_millis())]
+    vec![format!(
+        "announced {} on {} ({what}, {count}x every {} ms)",
+        config.ip,
+        link.name,
+        config.arp_interval.as_millis()
+    )]
 }
 
 /// Warnings about MAC addresses seen on two bridge ports (or ours learned on a port).
 fn fdb_warnings(netlink: &mut Netlink, link: &Link, instance: &str) -> Vec<String> {
     let bridge = link.master.unwrap_or(link.index);
-    let Ok(entries) = netlink.fdb() else { return Vec::new() };
+    let Ok(entries) = netlink.fdb() else {
+        return Vec::new();
+    };
     let mut ports_by_mac: BTreeMap<Mac, BTreeSet<u32>> = BTreeMap::new();
-    for entry in entries.iter().filter(|e| !e.permanent && e.master == Some(bridge)) {
-        ports_by_mac.entry(entry.mac).or_default().insert(entry.port);
+    for entry in entries
+        .iter()
+        .filter(|e| !e.permanent && e.master == Some(bridge))
+    {
+        ports_by_mac
+            .entry(entry.mac)
+            .or_default()
+            .insert(entry.port);
     }
     let mut warnings = Vec::new();
     for (mac, ports) in ports_by_mac {
@@ -525,16 +617,33 @@ fn fdb_warnings(netlink: &mut Netlink, link: &Link, instance: &str) -> Vec<Strin
 }
 
 fn find_address(netlink: &mut Netlink, ip: IpAddr) -> Result<Vec<Addr>, NetlinkError> {
-    Ok(netlink.addrs()?.into_iter().filter(|addr| addr.ip == ip).collect())
+    Ok(netlink
+        .addrs()?
+        .into_iter()
+        .filter(|addr| addr.ip == ip)
+        .collect())
 }
 
 fn link_name(links: &[Link], index: u32) -> String {
-    links.iter().find(|link| link.index == index).map_or_else(|| format!("#{index}"), |link| link.name.clone())
+    links
+        .iter()
+        .find(|link| link.index == index)
+        .map_or_else(|| format!("#{index}"), |link| link.name.clone())
 }
 
 fn raw_socket_failure(error: &std::io::Error, link: &Link) -> AgentOutcome {
-    let rc = if error.kind() == std::io::ErrorKind::PermissionDenied { ocf::ERR_PERM } else { ocf::ERR_GENERIC };
-    AgentOutcome::fail(rc, format!("vip: raw socket on {}: {error} (needs CAP_NET_RAW)", link.name))
+    let rc = if error.kind() == std::io::ErrorKind::PermissionDenied {
+        ocf::ERR_PERM
+    } else {
+        ocf::ERR_GENERIC
+    };
+    AgentOutcome::fail(
+        rc,
+        format!(
+            "vip: raw socket on {}: {error} (needs CAP_NET_RAW)",
+            link.name
+        ),
+    )
 }
 
 fn mac_list(macs: &[Mac]) -> String {
@@ -545,11 +654,15 @@ fn mac_list(macs: &[Mac]) -> String {
 fn same_subnet(a: IpAddr, b: IpAddr, prefix_len: u8) -> bool {
     match (a, b) {
         (IpAddr::V4(a), IpAddr::V4(b)) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(prefix_len.min(32))).unwrap_or(0);
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix_len.min(32)))
+                .unwrap_or(0);
             u32::from(a) & mask == u32::from(b) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(b)) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(prefix_len.min(128))).unwrap_or(0);
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix_len.min(128)))
+                .unwrap_or(0);
             u128::from(a) & mask == u128::from(b) & mask
         }
         _ => false,
@@ -560,7 +673,10 @@ fn same_subnet(a: IpAddr, b: IpAddr, prefix_len: u8) -> bool {
 fn warn_once(instance: &str, warning: &str) {
     static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     let key = format!("{instance}\0{warning}");
-    let first = WARNED.lock().map(|mut warned| warned.insert(key)).unwrap_or(true);
+    let first = WARNED
+        .lock()
+        .map(|mut warned| warned.insert(key))
+        .unwrap_or(true);
     if first {
         tracing::warn!(instance, "{warning}");
     }

@@ -20,7 +20,10 @@ const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 
 /// `aa:bb:cc:dd:ee:ff`.
 pub(crate) fn mac_string(mac: &Mac) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// An ARP packet's addresses.
@@ -95,10 +98,25 @@ pub(crate) struct Nd {
 /// A DAD neighbour solicitation for `target` (source ::, to its solicited-node group).
 pub(crate) fn nd_probe(src: Mac, target: Ipv6Addr) -> Vec<u8> {
     let t = target.octets();
-    let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00 | u16::from(t[13]), u16::from_be_bytes([t[14], t[15]]));
+    let group = Ipv6Addr::new(
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff00 | u16::from(t[13]),
+        u16::from_be_bytes([t[14], t[15]]),
+    );
     let mut icmp = vec![ICMPV6_NS, 0, 0, 0, 0, 0, 0, 0];
     icmp.extend_from_slice(&t);
-    ipv6_frame(src, multicast_mac(group), Ipv6Addr::UNSPECIFIED, group, icmp)
+    ipv6_frame(
+        src,
+        multicast_mac(group),
+        Ipv6Addr::UNSPECIFIED,
+        group,
+        icmp,
+    )
 }
 
 /// An unsolicited neighbour advertisement of `ip` at `src`, to all nodes, override set.
@@ -200,7 +218,10 @@ mod tests {
     fn arp_announce_round_trips_with_sender_equal_target() {
         let ip = Ipv4Addr::new(10, 0, 0, 9);
         let arp = parse_arp(&arp_announce(MAC, ip)).unwrap();
-        assert_eq!((arp.sender_ip, arp.target_ip, arp.sender_mac), (ip, ip, MAC));
+        assert_eq!(
+            (arp.sender_ip, arp.target_ip, arp.sender_mac),
+            (ip, ip, MAC)
+        );
         assert!(!arp.is_reply);
         let probe = parse_arp(&arp_probe(MAC, ip)).unwrap();
         assert_eq!(probe.sender_ip, Ipv4Addr::UNSPECIFIED);
@@ -214,7 +235,11 @@ mod tests {
         assert!(nd.is_advert);
         assert_eq!((nd.target, nd.target_mac), (ip, Some(MAC)));
         let icmp = &frame[54..];
-        assert_eq!(icmpv6_checksum(ip, ALL_NODES, icmp), 0, "a valid checksum sums to zero");
+        assert_eq!(
+            icmpv6_checksum(ip, ALL_NODES, icmp),
+            0,
+            "a valid checksum sums to zero"
+        );
         let probe = parse_nd(&nd_probe(MAC, ip)).unwrap();
         assert!(!probe.is_advert);
         assert_eq!(probe.source_ip, Ipv6Addr::UNSPECIFIED);

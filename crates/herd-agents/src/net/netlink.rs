@@ -47,9 +47,15 @@ const RECV_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum NetlinkError {
     #[error("netlink {what}: {source}")]
-    Io { what: &'static str, source: io::Error },
+    Io {
+        what: &'static str,
+        source: io::Error,
+    },
     #[error("netlink {what}: kernel answered: {source}")]
-    Kernel { what: &'static str, source: io::Error },
+    Kernel {
+        what: &'static str,
+        source: io::Error,
+    },
     #[error("netlink {what}: malformed answer from the kernel")]
     Malformed { what: &'static str },
 }
@@ -104,7 +110,10 @@ pub(crate) struct Netlink {
 impl Netlink {
     /// Opens a socket in the calling thread's network namespace.
     pub(crate) fn open() -> Result<Self, NetlinkError> {
-        let io = |source| NetlinkError::Io { what: "open socket", source };
+        let io = |source| NetlinkError::Io {
+            what: "open socket",
+            source,
+        };
         let socket = Socket::new(
             Domain::from(libc::AF_NETLINK),
             Type::RAW.cloexec(),
@@ -125,7 +134,12 @@ impl Netlink {
                 continue;
             }
             let index = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
-            let mut link = Link { index, name: String::new(), mac: None, master: None };
+            let mut link = Link {
+                index,
+                name: String::new(),
+                mac: None,
+                master: None,
+            };
             for (attr, value) in attrs(&body[16..]) {
                 match attr {
                     IFLA_IFNAME => {
@@ -136,7 +150,8 @@ impl Netlink {
                         link.mac = Some(value.try_into().unwrap_or([0; 6]));
                     }
                     IFLA_MASTER if value.len() == 4 => {
-                        link.master = Some(u32::from_ne_bytes([value[0], value[1], value[2], value[3]]));
+                        link.master =
+                            Some(u32::from_ne_bytes([value[0], value[1], value[2], value[3]]));
                     }
                     _ => {}
                 }
@@ -170,7 +185,11 @@ impl Netlink {
             }
             // IPv4 point-to-point links put the peer in IFA_ADDRESS; ours is IFA_LOCAL.
             if let Some(ip) = local.or(address) {
-                addrs.push(Addr { index, ip, prefix_len });
+                addrs.push(Addr {
+                    index,
+                    ip,
+                    prefix_len,
+                });
             }
         }
         Ok(addrs)
@@ -186,13 +205,20 @@ impl Netlink {
     ) -> Result<(), NetlinkError> {
         let body = addr_message(index, ip, prefix_len, flags, true);
         let kind_flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-        self.request("add address", RTM_NEWADDR, kind_flags, &body).map(drop)
+        self.request("add address", RTM_NEWADDR, kind_flags, &body)
+            .map(drop)
     }
 
     /// Deletes `ip/prefix_len` from interface `index`; errno EADDRNOTAVAIL when absent.
-    pub(crate) fn del_addr(&mut self, index: u32, ip: IpAddr, prefix_len: u8) -> Result<(), NetlinkError> {
+    pub(crate) fn del_addr(
+        &mut self,
+        index: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+    ) -> Result<(), NetlinkError> {
         let body = addr_message(index, ip, prefix_len, 0, false);
-        self.request("delete address", RTM_DELADDR, NLM_F_ACK, &body).map(drop)
+        self.request("delete address", RTM_DELADDR, NLM_F_ACK, &body)
+            .map(drop)
     }
 
     /// The bridge forwarding database (every bridge's).
@@ -207,8 +233,13 @@ impl Netlink {
             }
             let port = u32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
             let state = u16::from_ne_bytes([body[8], body[9]]);
-            let mut entry =
-                FdbEntry { port, mac: [0; 6], vlan: None, master: None, permanent: state & NUD_PERMANENT != 0 };
+            let mut entry = FdbEntry {
+                port,
+                mac: [0; 6],
+                vlan: None,
+                master: None,
+                permanent: state & NUD_PERMANENT != 0,
+            };
             let mut has_mac = false;
             for (attr, value) in attrs(&body[12..]) {
                 match attr {
@@ -216,9 +247,12 @@ impl Netlink {
                         entry.mac.copy_from_slice(value);
                         has_mac = true;
                     }
-                    NDA_VLAN if value.len() == 2 => entry.vlan = Some(u16::from_ne_bytes([value[0], value[1]])),
+                    NDA_VLAN if value.len() == 2 => {
+                        entry.vlan = Some(u16::from_ne_bytes([value[0], value[1]]))
+                    }
                     NDA_MASTER if value.len() == 4 => {
-                        entry.master = Some(u32::from_ne_bytes([value[0], value[1], value[2], value[3]]));
+                        entry.master =
+                            Some(u32::from_ne_bytes([value[0], value[1], value[2], value[3]]));
                     }
                     _ => {}
                 }
@@ -247,12 +281,16 @@ impl Netlink {
         packet.extend_from_slice(&seq.to_ne_bytes());
         packet.extend_from_slice(&0u32.to_ne_bytes());
         packet.extend_from_slice(body);
-        self.socket.send(&packet).map_err(|source| NetlinkError::Io { what, source })?;
+        self.socket
+            .send(&packet)
+            .map_err(|source| NetlinkError::Io { what, source })?;
         let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
         let mut out = Vec::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = (&self.socket).read(&mut buf).map_err(|source| NetlinkError::Io { what, source })?;
+            let n = (&self.socket)
+                .read(&mut buf)
+                .map_err(|source| NetlinkError::Io { what, source })?;
             let mut pos = 0;
             while pos + NLMSG_HDR_BYTES <= n {
                 let header = &buf[pos..pos + NLMSG_HDR_BYTES];
@@ -277,7 +315,10 @@ impl Netlink {
                         if code == 0 {
                             return Ok(out);
                         }
-                        return Err(NetlinkError::Kernel { what, source: io::Error::from_raw_os_error(-code) });
+                        return Err(NetlinkError::Kernel {
+                            what,
+                            source: io::Error::from_raw_os_error(-code),
+                        });
                     }
                     _ => out.push((msg_kind, payload.to_vec())),
                 }
@@ -302,7 +343,9 @@ fn addr_message(index: u32, ip: IpAddr, prefix_len: u8, flags: u32, add: bool) -
             push_attr(&mut body, IFA_LOCAL, &v4.octets());
             push_attr(&mut body, IFA_ADDRESS, &v4.octets());
             if add && prefix_len < 31 {
-                let mask = u32::MAX.checked_shl(32 - u32::from(prefix_len)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(prefix_len))
+                    .unwrap_or(0);
                 let broadcast = Ipv4Addr::from(u32::from(v4) | !mask);
                 push_attr(&mut body, IFA_BROADCAST, &broadcast.octets());
             }
@@ -340,7 +383,9 @@ fn attrs(mut data: &[u8]) -> Vec<(u16, &[u8])> {
 
 fn parse_ip(family: i32, value: &[u8]) -> Option<IpAddr> {
     match (family, value.len()) {
-        (libc::AF_INET, 4) => Some(IpAddr::V4(Ipv4Addr::new(value[0], value[1], value[2], value[3]))),
+        (libc::AF_INET, 4) => Some(IpAddr::V4(Ipv4Addr::new(
+            value[0], value[1], value[2], value[3],
+        ))),
         (libc::AF_INET6, 16) => {
             let octets: [u8; 16] = value.try_into().ok()?;
             Some(IpAddr::V6(Ipv6Addr::from(octets)))
@@ -361,7 +406,10 @@ mod tests {
     fn add_message_carries_local_address_and_broadcast() {
         let body = addr_message(7, "10.0.0.5".parse().unwrap(), 24, 0, true);
         assert_eq!(&body[..4], &[libc::AF_INET as u8, 24, 0, 0]);
-        let found: Vec<_> = attrs(&body[8..]).into_iter().map(|(k, v)| (k, v.to_vec())).collect();
+        let found: Vec<_> = attrs(&body[8..])
+            .into_iter()
+            .map(|(k, v)| (k, v.to_vec()))
+            .collect();
         assert!(found.contains(&(IFA_LOCAL, vec![10, 0, 0, 5])));
         assert!(found.contains(&(IFA_BROADCAST, vec![10, 0, 0, 255])));
     }

@@ -37,7 +37,11 @@ impl LinkSocket {
     /// Opens the socket on interface `ifindex` (whose MAC is `mac`) for address `ip`.
     pub(crate) fn open(ifindex: u32, mac: Mac, ip: IpAddr) -> io::Result<Self> {
         let ethertype = if ip.is_ipv4() { ETH_P_ARP } else { ETH_P_IPV6 };
-        Ok(Self { fd: crate::sys::packet_socket(ifindex, ethertype)?, mac, ip })
+        Ok(Self {
+            fd: crate::sys::packet_socket(ifindex, ethertype)?,
+            mac,
+            ip,
+        })
     }
 
     /// Sends one gratuitous ARP (IPv4) or unsolicited neighbour advertisement (IPv6).
@@ -81,7 +85,11 @@ impl LinkSocket {
                 sent += 1;
                 continue;
             }
-            let wake = if sent < count { next_send.min(deadline) } else { deadline };
+            let wake = if sent < count {
+                next_send.min(deadline)
+            } else {
+                deadline
+            };
             if Instant::now() >= deadline {
                 return Ok(report);
             }
@@ -137,7 +145,7 @@ impl LinkSocket {
     async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let mut guard = self.fd.readable().await?;
-            match guard.try_io(|inner| (&*inner.get_ref()).read(buf)) {
+            match guard.try_io(|inner| inner.get_ref().read(buf)) {
                 Ok(result) => return result,
                 Err(_would_block) => continue,
             }

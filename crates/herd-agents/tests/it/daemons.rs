@@ -1,1 +1,331 @@
-//! `ocf:herd:haproxy` and `ocf:herd:dnsmasq` with the real daemons (filled in next).
+//! `ocf:herd:haproxy` and `ocf:herd:dnsmasq` with Debian's real daemons, inside namespaces.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use herd_agents::{dns, ocf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::lab::{Lab, agent, in_ns};
+
+/// A tiny HTTP backend inside `ns`, answering every request with `body`, until dropped.
+struct Backend {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Backend {
+    fn start(ns: &str, addr: SocketAddr, body: &'static str) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let ns = ns.to_string();
+        let thread = std::thread::spawn(move || {
+            in_ns(&ns, async move || {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .expect("backend bind");
+                ready_tx.send(()).expect("ready");
+                while !flag.load(Ordering::SeqCst) {
+                    let Ok(Ok((mut stream, _))) =
+                        tokio::time::timeout(Duration::from_millis(100), listener.accept()).await
+                    else {
+                        continue;
+                    };
+                    let mut buf = [0u8; 1024];
+                    let _ = stream.read(&mut buf).await;
+                    let reply = format!(
+                        "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                }
+            })
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("backend listening");
+        Backend {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// GET / from `ns`; the whole response, or the error text.
+fn http_get(ns: &str, ip: &str, port: u16) -> String {
+    let ip: IpAddr = ip.parse().expect("test address");
+    in_ns(ns, async move || {
+        let exchange = async {
+            let mut stream = tokio::net::TcpStream::connect((ip, port)).await?;
+            stream
+                .write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")
+                .await?;
+            let mut text = String::new();
+            stream.read_to_string(&mut text).await?;
+            Ok::<_, std::io::Error>(text)
+        };
+        match tokio::time::timeout(Duration::from_secs(3), exchange).await {
+            Ok(Ok(text)) => text,
+            Ok(Err(error)) => format!("error: {error}"),
+            Err(_) => "error: timeout".to_string(),
+        }
+    })
+}
+
+fn haproxy_config(path: &Path, bind: &str, body: &str) {
+    let config = format!(
+        "global\n    log stderr format raw local0\n\
+         defaults\n    mode http\n    log global\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind {bind}\n{body}"
+    );
+    std::fs::write(path, config).expect("write config");
+}
+
+#[test]
+fn haproxy_serves_backend_through_floating_ip_side_by_side_and_reloads() {
+    let mut lab = Lab::new();
+    let h1 = lab.host("h1", 1, None);
+    let client = lab.host("cl", 10, None);
+    let vip = lab.vip();
+    let dir = tempfile::tempdir().unwrap();
+    let backend_addr: SocketAddr = format!("{}.1:8080", lab.net).parse().unwrap();
+    let _backend = Backend::start(&h1.ns, backend_addr, "hello-from-backend");
+    let vip_dir = dir.path().join("vip");
+    assert_eq!(
+        agent(&h1.ns, "vip", "start", &[("ip", &vip)], &vip_dir).rc,
+        ocf::SUCCESS
+    );
+
+    let (cfg_a, cfg_b) = (dir.path().join("a.cfg"), dir.path().join("b.cfg"));
+    haproxy_config(
+        &cfg_a,
+        &format!("{vip}:80"),
+        &format!("    default_backend be\nbackend be\n    server s1 {backend_addr}\n"),
+    );
+    haproxy_config(
+        &cfg_b,
+        &format!("{vip}:81"),
+        "    http-request return status 200 content-type text/plain string instance-b\n",
+    );
+    let (run_a, run_b) = (dir.path().join("run-a"), dir.path().join("run-b"));
+    let check_a = format!("{vip}:80");
+    let params_a = [
+        ("config", cfg_a.to_str().unwrap()),
+        ("check", "tcp"),
+        ("check_address", check_a.as_str()),
+    ];
+    let params_b = [("config", cfg_b.to_str().unwrap())];
+
+    let started_a = agent(&h1.ns, "haproxy", "start", &params_a, &run_a);
+    assert_eq!(started_a.rc, ocf::SUCCESS, "{started_a:?}");
+    let started_b = agent(&h1.ns, "haproxy", "start", &params_b, &run_b);
+    assert_eq!(started_b.rc, ocf::SUCCESS, "{started_b:?}");
+    assert!(
+        http_get(&client.ns, &vip, 80).contains("hello-from-backend"),
+        "backend through the VIP"
+    );
+    assert!(http_get(&client.ns, &vip, 81).contains("instance-b"));
+    for (params, run) in [(&params_a[..], &run_a), (&params_b[..], &run_b)] {
+        let monitored = agent(&h1.ns, "haproxy", "monitor", params, run);
+        assert_eq!(monitored.rc, ocf::SUCCESS, "{monitored:?}");
+        assert!(run.join("master.sock").exists() && run.join("daemon.pid").exists());
+    }
+
+    haproxy_config(
+        &cfg_b,
+        &format!("{vip}:81"),
+        "    http-request return status 200 content-type text/plain string instance-b2\n",
+    );
+    let monitored = agent(&h1.ns, "haproxy", "monitor", &params_b, &run_b);
+    assert_eq!(monitored.rc, ocf::SUCCESS, "{monitored:?}");
+    assert!(
+        monitored.output.contains("reloaded seamlessly"),
+        "monitor applies a changed config: {monitored:?}"
+    );
+    assert!(http_get(&client.ns, &vip, 81).contains("instance-b2"));
+
+    std::fs::write(&cfg_b, "frontend broken\n    bind nonsense\n").unwrap();
+    let refused = agent(&h1.ns, "haproxy", "reload", &params_b, &run_b);
+    assert_eq!(refused.rc, ocf::ERR_CONFIGURED, "{refused:?}");
+    assert!(
+        http_get(&client.ns, &vip, 81).contains("instance-b2"),
+        "the old config keeps serving"
+    );
+
+    assert_eq!(
+        agent(&h1.ns, "haproxy", "stop", &params_a, &run_a).rc,
+        ocf::SUCCESS
+    );
+    assert_eq!(
+        agent(&h1.ns, "haproxy", "monitor", &params_a, &run_a).rc,
+        ocf::NOT_RUNNING
+    );
+    assert!(
+        http_get(&client.ns, &vip, 81).contains("instance-b2"),
+        "the other instance is untouched"
+    );
+    assert_eq!(
+        agent(&h1.ns, "haproxy", "stop", &params_b, &run_b).rc,
+        ocf::SUCCESS
+    );
+    assert_eq!(
+        agent(&h1.ns, "haproxy", "stop", &params_b, &run_b).rc,
+        ocf::SUCCESS,
+        "stop is idempotent"
+    );
+    assert!(http_get(&client.ns, &vip, 81).starts_with("error"));
+}
+
+#[test]
+fn haproxy_invalid_config_and_missing_param_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.cfg");
+    std::fs::write(&cfg, "frontend x\n    bind nonsense\n").unwrap();
+    let mut lab = Lab::new();
+    let ns = lab.bare("hx");
+    let invalid = agent(
+        &ns,
+        "haproxy",
+        "start",
+        &[("config", cfg.to_str().unwrap())],
+        dir.path(),
+    );
+    assert_eq!(invalid.rc, ocf::ERR_CONFIGURED, "{invalid:?}");
+    assert!(
+        invalid
+            .exit_reason
+            .unwrap_or_default()
+            .contains("is invalid")
+    );
+    let missing = agent(&ns, "haproxy", "validate-all", &[], dir.path());
+    assert_eq!(missing.rc, ocf::ERR_CONFIGURED);
+    assert!(
+        missing
+            .exit_reason
+            .unwrap_or_default()
+            .contains("\"config\" is required")
+    );
+    let absent = agent(
+        &ns,
+        "haproxy",
+        "start",
+        &[("config", "/nonexistent/h.cfg")],
+        dir.path(),
+    );
+    assert_eq!(absent.rc, ocf::ERR_INSTALLED, "{absent:?}");
+}
+
+fn dnsmasq_config(path: &Path, port: u16, answer: &str) {
+    let config = format!(
+        "port={port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\naddress=/a.test/{answer}\n"
+    );
+    std::fs::write(path, config).expect("write config");
+}
+
+fn query(ns: &str, port: u16) -> Vec<IpAddr> {
+    in_ns(ns, async move || {
+        let server: SocketAddr = ([127, 0, 0, 1], port).into();
+        dns::query(server, "a.test", dns::TYPE_A, Duration::from_secs(2))
+            .await
+            .map(|answer| answer.addresses)
+            .unwrap_or_default()
+    })
+}
+
+#[test]
+fn dnsmasq_answers_queries_side_by_side_and_restarts_on_config_change() {
+    let mut lab = Lab::new();
+    let ns = lab.bare("dns");
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg_1, cfg_2) = (dir.path().join("1.conf"), dir.path().join("2.conf"));
+    dnsmasq_config(&cfg_1, 5301, "10.1.1.1");
+    dnsmasq_config(&cfg_2, 5302, "10.2.2.2");
+    let (run_1, run_2) = (dir.path().join("run-1"), dir.path().join("run-2"));
+    let params_1 = [
+        ("config", cfg_1.to_str().unwrap()),
+        ("check_address", "127.0.0.1:5301"),
+        ("check_name", "a.test"),
+    ];
+    let params_2 = [
+        ("config", cfg_2.to_str().unwrap()),
+        ("check_address", "127.0.0.1:5302"),
+        ("check_name", "a.test"),
+        ("check_expect", "10.2.2.2"),
+    ];
+
+    for (params, run) in [(&params_1[..], &run_1), (&params_2[..], &run_2)] {
+        let started = agent(&ns, "dnsmasq", "start", params, run);
+        assert_eq!(started.rc, ocf::SUCCESS, "{started:?}");
+        assert!(started.output.contains("dns query a.test"), "{started:?}");
+        assert!(run.join("dnsmasq.pid").exists(), "per-instance pid file");
+    }
+    assert_eq!(
+        query(&ns, 5301),
+        vec!["10.1.1.1".parse::<IpAddr>().unwrap()]
+    );
+    assert_eq!(
+        query(&ns, 5302),
+        vec!["10.2.2.2".parse::<IpAddr>().unwrap()]
+    );
+
+    dnsmasq_config(&cfg_1, 5301, "10.1.1.9");
+    let monitored = agent(&ns, "dnsmasq", "monitor", &params_1, &run_1);
+    assert_eq!(monitored.rc, ocf::SUCCESS, "{monitored:?}");
+    assert!(monitored.output.contains("restarted"), "{monitored:?}");
+    assert_eq!(
+        query(&ns, 5301),
+        vec!["10.1.1.9".parse::<IpAddr>().unwrap()]
+    );
+    let reloaded = agent(&ns, "dnsmasq", "reload", &params_1, &run_1);
+    assert!(
+        reloaded.output.contains("SIGHUP"),
+        "unchanged main config: SIGHUP: {reloaded:?}"
+    );
+
+    let wrong = [
+        ("config", cfg_2.to_str().unwrap()),
+        ("check_address", "127.0.0.1:5302"),
+        ("check_name", "a.test"),
+        ("check_expect", "10.9.9.9"),
+    ];
+    let unhealthy = agent(&ns, "dnsmasq", "monitor", &wrong, &run_2);
+    assert_eq!(unhealthy.rc, ocf::ERR_GENERIC, "{unhealthy:?}");
+    assert!(
+        unhealthy
+            .exit_reason
+            .unwrap_or_default()
+            .contains("expected 10.9.9.9")
+    );
+
+    assert_eq!(
+        agent(&ns, "dnsmasq", "stop", &params_1, &run_1).rc,
+        ocf::SUCCESS
+    );
+    assert_eq!(
+        agent(&ns, "dnsmasq", "monitor", &params_1, &run_1).rc,
+        ocf::NOT_RUNNING
+    );
+    assert!(query(&ns, 5301).is_empty());
+    assert_eq!(
+        query(&ns, 5302),
+        vec!["10.2.2.2".parse::<IpAddr>().unwrap()],
+        "the other instance still answers"
+    );
+    assert_eq!(
+        agent(&ns, "dnsmasq", "stop", &params_2, &run_2).rc,
+        ocf::SUCCESS
+    );
+}

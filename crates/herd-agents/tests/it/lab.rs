@@ -20,7 +20,12 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// Runs `ip ARGS`, panicking with its stderr on failure.
 pub(crate) fn ip(args: &[&str]) -> String {
     let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -76,20 +81,65 @@ impl Lab {
         let ns = self.bare(role);
         self.ports += 1;
         let port = format!("p{}", self.ports);
-        ip(&["-n", &self.switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
-        ip(&["-n", &self.switch, "link", "set", &port, "master", "br0", "up"]);
-        let mac = mac.map_or_else(|| format!("02:00:00:00:{:02x}:{last:02x}", self.ports), str::to_string);
+        ip(&[
+            "-n",
+            &self.switch,
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &ns,
+        ]);
+        ip(&[
+            "-n",
+            &self.switch,
+            "link",
+            "set",
+            &port,
+            "master",
+            "br0",
+            "up",
+        ]);
+        let mac = mac.map_or_else(
+            || format!("02:00:00:00:{:02x}:{last:02x}", self.ports),
+            str::to_string,
+        );
         ip(&["-n", &ns, "link", "set", "eth0", "address", &mac]);
         let addr = format!("{}.{last}", self.net);
-        ip(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
-        ip(&["-n", &ns, "addr", "add", &format!("fd00:{}::{last}/64", self.net_tag()), "dev", "eth0", "nodad"]);
+        ip(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{addr}/24"),
+            "dev",
+            "eth0",
+        ]);
+        ip(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("fd00:{}::{last}/64", self.net_tag()),
+            "dev",
+            "eth0",
+            "nodad",
+        ]);
         ip(&["-n", &ns, "link", "set", "eth0", "up"]);
         Host { ns, mac }
     }
 
-    /// The IPv6 prefix's second group, distinct per lab.
+    /// The IPv6 /64 prefix's groups after fd00, distinct per lab (e.g. "5e3b:a").
     pub(crate) fn net_tag(&self) -> String {
-        self.net.replace("10.", "").replace('.', "")
+        let mut parts = self.tag.trim_start_matches("hag").split('-');
+        let pid: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        let n: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        format!("{:x}:{n:x}", pid & 0xffff)
     }
 
     /// A free address in the lab's IPv4 subnet.
@@ -121,7 +171,10 @@ where
     std::thread::spawn(move || {
         let file = File::open(&path).expect("open netns");
         setns(&file, CloneFlags::CLONE_NEWNET).expect("setns");
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         runtime.block_on(work())
     })
     .join()
@@ -129,10 +182,18 @@ where
 }
 
 /// Runs one agent action inside `ns`.
-pub(crate) fn agent(ns: &str, agent: &str, action: &str, params: &[(&str, &str)], runtime_dir: &Path) -> AgentOutcome {
+pub(crate) fn agent(
+    ns: &str,
+    agent: &str,
+    action: &str,
+    params: &[(&str, &str)],
+    runtime_dir: &Path,
+) -> AgentOutcome {
     let agent = herd_agents::lookup(agent).expect("agent exists");
-    let params: BTreeMap<String, String> =
-        params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let params: BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let action = action.to_string();
     let runtime_dir = runtime_dir.to_path_buf();
     in_ns(ns, async move || {

@@ -1,0 +1,294 @@
+//! The OCF actions of a daemon agent (haproxy, dnsmasq), written once over [`Service`].
+//!
+//! start: config syntax check, spawn in the foreground in its own session (`crate::daemon`),
+//! wait until the health check passes. stop: TERM, then KILL at the budget. monitor: the
+//! process is alive, the health check passes, and a changed config file is applied (reload).
+//! reload: syntax check, then the daemon's own reload. A daemon's specifics (command line,
+//! health check, reload) live in its module. I/O: processes, files, the health checks.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::daemon::{Daemon, alive, file_digest};
+use crate::{AgentOutcome, ocf};
+
+const DIGEST_FILE: &str = "config.digest";
+const POLL: Duration = Duration::from_millis(50);
+/// Budget kept back from the operation timeout so the agent answers before the executor
+/// kills it.
+const MARGIN: Duration = Duration::from_millis(500);
+
+/// The parameters every daemon agent shares.
+#[derive(Debug, Clone)]
+pub(crate) struct Common {
+    pub(crate) binary: PathBuf,
+    pub(crate) config: PathBuf,
+    pub(crate) extra_args: Vec<String>,
+}
+
+/// What differs between daemons.
+pub(crate) trait Service: Sync {
+    /// Short name for messages: "haproxy".
+    fn label(&self) -> &'static str;
+    fn common(&self) -> &Common;
+    /// Command line (after the binary) to run in the foreground.
+    fn run_args(&self, daemon: &Daemon) -> Vec<String>;
+    /// Command line (after the binary) that checks the config file's syntax.
+    fn check_args(&self, daemon: &Daemon) -> Vec<String>;
+    /// The health check; Ok carries a one-line summary.
+    fn health(
+        &self,
+        daemon: &Daemon,
+        pid: i32,
+        budget: Duration,
+    ) -> impl Future<Output = Result<String, String>> + Send;
+    /// Applies a changed config to the running daemon.
+    fn reload(
+        &self,
+        daemon: &Daemon,
+        pid: i32,
+        budget: Duration,
+    ) -> impl Future<Output = Result<String, String>> + Send;
+}
+
+/// Runs `action`; None when the action is not one of the daemon actions.
+pub(crate) async fn run<S: Service>(
+    service: &S,
+    action: &str,
+    runtime_dir: &Path,
+    timeout: Duration,
+) -> Option<AgentOutcome> {
+    let daemon = Daemon::new(&service.common().binary, runtime_dir);
+    let budget = timeout
+        .saturating_sub(MARGIN)
+        .max(Duration::from_millis(500));
+    Some(match action {
+        "start" => start(service, &daemon, budget).await,
+        "stop" => stop(service, &daemon, budget).await,
+        "monitor" | "status" => monitor(service, &daemon, budget).await,
+        "reload" => reload(service, &daemon, budget).await,
+        "validate-all" => match validate(service, &daemon, budget).await {
+            Ok(()) => AgentOutcome::ok(format!("{}: configuration is valid", service.label())),
+            Err(outcome) => outcome,
+        },
+        _ => return None,
+    })
+}
+
+async fn start<S: Service>(service: &S, daemon: &Daemon, budget: Duration) -> AgentOutcome {
+    let label = service.label();
+    let deadline = Instant::now() + budget;
+    if let Some(pid) = daemon.running_pid() {
+        return match service.health(daemon, pid, budget).await {
+            Ok(summary) => {
+                AgentOutcome::ok(format!("{label} already running (pid {pid}): {summary}"))
+            }
+            Err(error) => AgentOutcome::fail(
+                ocf::ERR_GENERIC,
+                format!("{label} runs (pid {pid}) but is unhealthy: {error}"),
+            ),
+        };
+    }
+    if let Err(outcome) = validate(service, daemon, budget).await {
+        return outcome;
+    }
+    let digest = file_digest(&service.common().config).unwrap_or_default();
+    let pid = match daemon.spawn(&service.run_args(daemon)) {
+        Ok(pid) => pid,
+        Err(error) => {
+            return AgentOutcome::fail(
+                ocf::ERR_GENERIC,
+                format!("{label}: cannot start {}: {error}", daemon.binary.display()),
+            );
+        }
+    };
+    let mut last_error = String::from("no health check ran");
+    while Instant::now() < deadline {
+        if !alive(pid) {
+            return AgentOutcome::fail(
+                ocf::ERR_GENERIC,
+                format!(
+                    "{label} exited during start (log {}): {}",
+                    daemon.log_file().display(),
+                    daemon.log_tail()
+                ),
+            );
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match service
+            .health(daemon, pid, left.min(Duration::from_secs(1)))
+            .await
+        {
+            Ok(summary) => {
+                let _ = std::fs::write(daemon.path(DIGEST_FILE), &digest);
+                return AgentOutcome::ok(format!("{label} started (pid {pid}): {summary}"));
+            }
+            Err(error) => last_error = error,
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    AgentOutcome::fail(
+        ocf::ERR_GENERIC,
+        format!("{label} started (pid {pid}) but is not healthy in time: {last_error}"),
+    )
+}
+
+async fn stop<S: Service>(service: &S, daemon: &Daemon, budget: Duration) -> AgentOutcome {
+    let label = service.label();
+    match daemon.stop(budget).await {
+        Ok(true) => AgentOutcome::ok(format!("{label} stopped")),
+        Ok(false) => AgentOutcome::ok(format!("{label} was not running")),
+        Err(error) => {
+            AgentOutcome::fail(ocf::ERR_GENERIC, format!("{label}: stop failed: {error}"))
+        }
+    }
+}
+
+async fn monitor<S: Service>(service: &S, daemon: &Daemon, budget: Duration) -> AgentOutcome {
+    let label = service.label();
+    let Some(pid) = daemon.running_pid() else {
+        return AgentOutcome {
+            rc: ocf::NOT_RUNNING,
+            exit_reason: None,
+            output: format!("{label} is not running"),
+        };
+    };
+    let summary = match service.health(daemon, pid, budget).await {
+        Ok(summary) => summary,
+        Err(error) => {
+            return AgentOutcome::fail(
+                ocf::ERR_GENERIC,
+                format!("{label} (pid {pid}) failed its health check: {error}"),
+            );
+        }
+    };
+    let mut output = format!("{label} running (pid {pid}): {summary}");
+    let stored = std::fs::read_to_string(daemon.path(DIGEST_FILE)).unwrap_or_default();
+    let current = file_digest(&service.common().config).unwrap_or_default();
+    if !current.is_empty() && stored != current {
+        let reloaded = reload(service, daemon, budget).await;
+        if reloaded.rc == ocf::SUCCESS {
+            output.push_str(&format!("\nconfig file changed: {}", reloaded.output));
+        } else {
+            let warning = format!(
+                "warning: config file changed but was not applied: {}",
+                reloaded.exit_reason.unwrap_or(reloaded.output)
+            );
+            tracing::warn!(daemon = label, "{warning}");
+            output.push_str(&format!("\n{warning}"));
+        }
+    }
+    AgentOutcome::ok(output)
+}
+
+async fn reload<S: Service>(service: &S, daemon: &Daemon, budget: Duration) -> AgentOutcome {
+    let label = service.label();
+    let Some(pid) = daemon.running_pid() else {
+        return AgentOutcome::fail(
+            ocf::NOT_RUNNING,
+            format!("{label} is not running: nothing to reload"),
+        );
+    };
+    if let Err(outcome) = validate(service, daemon, budget).await {
+        return outcome.with_prefix(&format!(
+            "{label}: new config refused, the running one stays"
+        ));
+    }
+    let digest = file_digest(&service.common().config).unwrap_or_default();
+    match service.reload(daemon, pid, budget).await {
+        Ok(summary) => {
+            let _ = std::fs::write(daemon.path(DIGEST_FILE), &digest);
+            AgentOutcome::ok(summary)
+        }
+        Err(error) => {
+            AgentOutcome::fail(ocf::ERR_GENERIC, format!("{label}: reload failed: {error}"))
+        }
+    }
+}
+
+/// The binary and config exist and the daemon accepts the config's syntax.
+async fn validate<S: Service>(
+    service: &S,
+    daemon: &Daemon,
+    budget: Duration,
+) -> Result<(), AgentOutcome> {
+    let label = service.label();
+    let common = service.common();
+    if !common.binary.is_file() {
+        return Err(AgentOutcome::fail(
+            ocf::ERR_INSTALLED,
+            format!(
+                "{label}: {} is not installed (set binary= or install the package)",
+                common.binary.display()
+            ),
+        ));
+    }
+    if !common.config.is_file() {
+        return Err(AgentOutcome::fail(
+            ocf::ERR_INSTALLED,
+            format!(
+                "{label}: config file {} does not exist on this host",
+                common.config.display()
+            ),
+        ));
+    }
+    let check = tokio::process::Command::new(&common.binary)
+        .args(service.check_args(daemon))
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = match tokio::time::timeout(budget, check).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(error)) => {
+            return Err(AgentOutcome::fail(
+                ocf::ERR_GENERIC,
+                format!("{label}: cannot run the config check: {error}"),
+            ));
+        }
+        Err(_) => {
+            return Err(AgentOutcome::fail(
+                ocf::ERR_GENERIC,
+                format!("{label}: config check timed out"),
+            ));
+        }
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&output.stderr).to_string()
+        + &String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    Err(AgentOutcome::fail(
+        ocf::ERR_CONFIGURED,
+        format!(
+            "{label}: config file {} is invalid: {}",
+            common.config.display(),
+            lines.join(" | ")
+        ),
+    ))
+}
+
+/// Splits `extra_args` on whitespace (no shell quoting: one word per argument).
+pub(crate) fn split_args(text: Option<&str>) -> Vec<String> {
+    text.map(|t| t.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// A TCP connect to `address` (host:port) within `budget`.
+pub(crate) async fn tcp_check(address: &str, budget: Duration) -> Result<String, String> {
+    match tokio::time::timeout(budget, tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(_)) => Ok(format!("tcp connect to {address} ok")),
+        Ok(Err(error)) => Err(format!("tcp connect to {address}: {error}")),
+        Err(_) => Err(format!(
+            "tcp connect to {address}: no answer in {} ms",
+            budget.as_millis()
+        )),
+    }
+}
