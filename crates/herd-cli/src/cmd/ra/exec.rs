@@ -160,3 +160,62 @@ pub(super) fn render(result: &OpResult) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use herd_exec::ExecConfig;
+
+    use super::*;
+
+    fn args(spec: &str, action: &str, params: &[&str]) -> ExecArgs {
+        ExecArgs {
+            spec: spec.to_owned(),
+            action: action.to_owned(),
+            params: params.iter().map(|p| (*p).to_owned()).collect(),
+            resource: None,
+            timeout: None,
+            interval: None,
+            meta: Vec::new(),
+            json: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn exit_code_is_the_agents_rc_and_bad_input_is_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = format!("state={}", dir.path().join("e.state").display());
+        let executor = Executor::new(ExecConfig::default()).unwrap();
+        let monitor = run(&executor, args("ocf:heartbeat:Dummy", "monitor", &[&state])).await;
+        assert_eq!(ExitCode::from(7), monitor);
+        let start = run(&executor, args("ocf:heartbeat:Dummy", "start", &[&state])).await;
+        assert_eq!(ExitCode::from(0), start);
+        let stop = run(&executor, args("ocf:heartbeat:Dummy", "stop", &[&state])).await;
+        assert_eq!(ExitCode::from(0), stop);
+        let bad_action = run(&executor, args("ocf:heartbeat:Dummy", "frobnicate", &[])).await;
+        assert_eq!(ExitCode::from(2), bad_action);
+        let bad_pair = run(&executor, args("ocf:heartbeat:Dummy", "start", &["oops"])).await;
+        assert_eq!(ExitCode::from(2), bad_pair);
+        let mut bad_time = args("ocf:heartbeat:Dummy", "monitor", &[&state]);
+        bad_time.timeout = Some("soon".to_owned());
+        assert_eq!(ExitCode::from(2), run(&executor, bad_time).await);
+    }
+
+    #[tokio::test]
+    async fn results_render_with_the_ocf_name_and_reason() {
+        let executor = Executor::new(ExecConfig::default()).unwrap();
+        let request = OpRequest::new(
+            "x",
+            "ocf:heartbeat:NoSuchAgent".parse().unwrap(),
+            Action::Monitor,
+        );
+        let result = executor.execute(request).await;
+        let text = render(&result);
+        assert!(
+            text.starts_with("x monitor: rc=5 OCF_ERR_INSTALLED (not installed)"),
+            "{text}"
+        );
+        let json = to_json(&result);
+        assert_eq!("OCF_ERR_INSTALLED", json["rc_name"]);
+        assert_eq!(5, json["rc"]);
+    }
+}
