@@ -171,7 +171,6 @@ fn primitive_actions(c: &Cluster, r: RscIx) -> Vec<Action> {
     }
     if !rsc.managed {
         s.optional = true;
-        s.runnable = false;
     }
     if let Some(reason) = &rsc.restart_reason {
         if next.is_some() && !moving {
@@ -386,7 +385,10 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                 };
                 // A start that exists only because an ordering names it (the resource
                 // stays stopped) blocks only starts that are needed anyway.
-                let phantom = e.first.actions.iter().all(|&f| acts[f].node_ix.is_none());
+                let phantom = e.first.actions.iter().all(|&f| {
+                    acts[f].node_ix.is_none()
+                        && c.rscs[acts[f].rsc_ix].target_role == Some(Role::Stopped)
+                });
                 if !runnable {
                     for &t in &e.then {
                         if phantom && acts[t].optional {

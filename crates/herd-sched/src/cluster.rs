@@ -327,8 +327,8 @@ pub(crate) struct Cluster {
     pub(crate) diagnostics: Vec<crate::Diagnostic>,
     /// Role-specific location scores (`role=Promoted`): rsc, node, score, role.
     pub(crate) role_locations: Vec<(RscIx, NodeIx, Score, Role)>,
-    /// Tickets: id -> granted.
-    pub(crate) tickets: BTreeMap<String, bool>,
+    /// Tickets: id -> (granted, standby).
+    pub(crate) tickets: BTreeMap<String, (bool, bool)>,
 }
 
 impl Cluster {

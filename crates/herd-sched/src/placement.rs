@@ -11,28 +11,75 @@ use crate::colocation::{Affects, add_colocated_scores, apply_coloc_score, coloca
 
 pub(crate) fn assign_all(c: &mut Cluster) {
     apply_stickiness(c);
-    let mut order = c.top.clone();
-    // Highest priority first; then the one with the best score on its current node.
-    let keys: Vec<(i64, i64)> = order
+    let order = c.top.clone();
+    // Highest priority first; then the best score on the current node; then the best
+    // score on any node (nodes in name order); else configuration order.
+    let n = c.nodes.len();
+    let tables: Vec<Vec<Score>> = order.iter().map(|&r| sort_table(c, r)).collect();
+    let current: Vec<Option<NodeIx>> = order
         .iter()
         .map(|&r| {
-            let rsc = &c.rscs[r];
-            let cur = c
-                .primitives(r)
+            c.primitives(r)
                 .iter()
-                .find_map(|&p| c.rscs[p].current_node());
-            let w = cur
-                .and_then(|n| rsc.allowed[n])
-                .map_or(i64::MIN, |s| s.value());
-            (rsc.priority, w)
+                .find_map(|&p| c.rscs[p].current_node())
         })
         .collect();
     let mut idx: Vec<usize> = (0..order.len()).collect();
-    idx.sort_by(|&a, &b| keys[b].0.cmp(&keys[a].0).then(keys[b].1.cmp(&keys[a].1)));
-    order = idx.into_iter().map(|i| order[i]).collect();
-    for r in order {
-        assign(c, r, None);
+    idx.sort_by(|&a, &b| {
+        let (ra, rb) = (&c.rscs[order[a]], &c.rscs[order[b]]);
+        rb.priority
+            .cmp(&ra.priority)
+            .then_with(|| {
+                let wa = current[a].map_or(Score::MINUS_INFINITY, |x| tables[a][x]);
+                let wb = current[b].map_or(Score::MINUS_INFINITY, |x| tables[b][x]);
+                wb.cmp(&wa)
+            })
+            .then_with(|| {
+                for x in 0..n {
+                    let o = tables[b][x].cmp(&tables[a][x]);
+                    if o != std::cmp::Ordering::Equal {
+                        return o;
+                    }
+                }
+                std::cmp::Ordering::Equal
+            })
+    });
+    for i in idx {
+        assign(c, order[i], None);
     }
+}
+
+/// The node scores used to order assignment: a resource's own scores plus those of the
+/// resources it is colocated with (a group: the sum of its members').
+fn sort_table(c: &Cluster, r: RscIx) -> Vec<Score> {
+    let n = c.nodes.len();
+    let mut out = vec![Score::ZERO; n];
+    let members: Vec<RscIx> = match c.rscs[r].variant {
+        Variant::Group => c.primitives(r),
+        _ => vec![r],
+    };
+    for m in members {
+        for (x, slot) in out.iter_mut().enumerate() {
+            *slot += c.rscs[m].allowed[x].unwrap_or(Score::MINUS_INFINITY);
+        }
+    }
+    for &ci in &c.rscs[r].this_with {
+        let col = &c.colocations[ci];
+        if c.rscs[col.primary].parent == Some(r) || c.rscs[col.dependent].parent == Some(r) {
+            continue;
+        }
+        let f = col.score.value() as f64 / 1e6;
+        for (x, slot) in out.iter_mut().enumerate() {
+            let s = c.rscs[col.primary].allowed[x]
+                .unwrap_or(Score::MINUS_INFINITY)
+                .value() as f64
+                * f;
+            if f > 0.0 {
+                *slot += Score::new(s.round() as i64);
+            }
+        }
+    }
+    out
 }
 
 fn apply_stickiness(c: &mut Cluster) {

@@ -432,23 +432,69 @@ fn order(input: &Input, cluster: &mut Cluster, o: &OrderDef) {
 }
 
 fn ticket(input: &Input, cluster: &mut Cluster, t: &TicketDef) {
-    let granted = cluster.tickets.get(&t.ticket).copied().unwrap_or(false);
-    if granted {
+    let (granted, standby) = cluster
+        .tickets
+        .get(&t.ticket)
+        .copied()
+        .unwrap_or((false, false));
+    if granted && !standby {
         return;
     }
-    let mut targets = vec![];
+    let mut targets: Vec<(RscIx, Option<Role>)> = vec![];
+    let role = t.rsc_role.as_deref().and_then(Role::parse);
     if let Some(r) = &t.rsc {
-        targets = resolve(input, cluster, r, t.line, &t.id);
-    }
-    for s in &t.sets {
-        for r in &s.resources {
-            targets.extend(resolve(input, cluster, r, t.line, &t.id));
+        for ix in resolve(input, cluster, r, t.line, &t.id) {
+            targets.push((ix, role));
         }
     }
-    let role = t.rsc_role.as_deref().and_then(Role::parse);
-    for rsc in targets {
+    for s in &t.sets {
+        let set_role = s.role.as_deref().and_then(Role::parse).or(role);
+        for r in &s.resources {
+            for ix in resolve(input, cluster, r, t.line, &t.id) {
+                targets.push((ix, set_role));
+            }
+        }
+    }
+    let policy = t
+        .loss_policy
+        .as_deref()
+        .unwrap_or("stop")
+        .to_ascii_lowercase();
+    for (rsc, role) in targets {
+        let prims = cluster.primitives(rsc);
+        let running: Vec<usize> = prims
+            .iter()
+            .flat_map(|&p| cluster.rscs[p].running_on.clone())
+            .collect();
+        if !granted && policy == "freeze" {
+            if running.is_empty() {
+                for n in 0..cluster.nodes.len() {
+                    add_location(cluster, rsc, n, Score::MINUS_INFINITY, None);
+                }
+            }
+            continue;
+        }
+        if role == Some(Role::Promoted) {
+            for n in 0..cluster.nodes.len() {
+                add_location(cluster, rsc, n, Score::MINUS_INFINITY, Some(Role::Promoted));
+            }
+            if policy != "demote" || granted {
+                continue;
+            }
+            continue;
+        }
         for n in 0..cluster.nodes.len() {
-            add_location(cluster, rsc, n, Score::MINUS_INFINITY, role);
+            add_location(cluster, rsc, n, Score::MINUS_INFINITY, None);
+        }
+        if !granted && policy == "fence" {
+            for n in running {
+                let node = &mut cluster.nodes[n];
+                if !node.unclean {
+                    node.unclean = true;
+                    node.online = false;
+                    node.fence_reason = Some("deadman ticket was lost".into());
+                }
+            }
         }
     }
 }

@@ -133,9 +133,9 @@ pub(crate) fn unpack(input: &Input, now: i64) -> Cluster {
     resources::unpack_resources(input, &mut cluster);
     status::unpack_status(input, &mut cluster);
     for t in &input.tickets {
-        cluster
-            .tickets
-            .insert(t.id.clone(), t.granted.as_deref().is_some_and(is_true));
+        let granted = t.granted.as_deref().is_some_and(is_true);
+        let standby = t.standby.as_deref().is_some_and(is_true);
+        cluster.tickets.insert(t.id.clone(), (granted, standby));
     }
     constraints::unpack_constraints(input, &mut cluster);
     cluster

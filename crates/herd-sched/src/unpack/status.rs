@@ -294,6 +294,17 @@ fn unpack_lrm_resource(cluster: &mut Cluster, node: NodeIx, lrm: &LrmResource) {
             rsc.role = role;
         }
     }
+    let rsc = &mut cluster.rscs[ix];
+    if rsc.running_on.len() > 1 {
+        match rsc.multiply_active_policy.as_str() {
+            "block" => {
+                rsc.managed = false;
+                rsc.blocked = true;
+            }
+            "stop_only" => rsc.next_role = Some(Role::Stopped),
+            _ => {}
+        }
+    }
     if on_fail > OnFail::Ignore && role > Role::Stopped || on_fail >= OnFail::Migrate {
         process_failure(cluster, ix, node, on_fail, role);
     }
@@ -386,7 +397,12 @@ fn replay(
         if task == "notify" || task == "meta-data" {
             continue;
         }
-        let rc = num(&op.rc_code);
+        // Degraded results count as success (190 -> 0, 191 -> 8).
+        let rc = match num(&op.rc_code) {
+            190 => 0,
+            191 => 8,
+            rc => rc,
+        };
         let status = num(&op.op_status);
         let probe = is_probe(op);
         let target = target_rc(op).unwrap_or(if probe { 7 } else { 0 });
