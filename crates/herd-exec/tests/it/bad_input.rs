@@ -93,3 +93,27 @@ async fn agent_printing_garbage_gives_a_clear_error_and_the_executor_goes_on() {
         .await;
     assert_eq!(0, next.rc);
 }
+
+#[tokio::test]
+async fn flooding_output_is_cut_and_a_crashing_agent_is_reported() {
+    let fx = Fixture::new();
+    fx.add_agent(
+        "flood",
+        "#!/bin/sh\nhead -c 2000000 /dev/zero | tr '\\0' x\nexit 0\n",
+    );
+    fx.add_agent("crash", "#!/bin/sh\nkill -SEGV $$\n");
+    let exec = fx.executor();
+    let flood = exec
+        .execute(request("flood", "ocf:test:flood", Action::Start, &[]))
+        .await;
+    assert_eq!((0, ExecStatus::Done), (flood.rc, flood.status));
+    assert!(flood.output.len() < 100_000 && flood.output.ends_with("[output truncated]"));
+    let crash = exec
+        .execute(request("crash", "ocf:test:crash", Action::Start, &[]))
+        .await;
+    assert_eq!(
+        (OcfRc::ErrGeneric, ExecStatus::Error),
+        (crash.ocf(), crash.status)
+    );
+    assert!(crash.exit_reason.unwrap().contains("killed by signal 11"));
+}
