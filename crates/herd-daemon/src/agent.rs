@@ -47,6 +47,7 @@ pub(crate) struct Agent {
 pub(crate) struct Seen {
     pub(crate) at: Instant,
     pub(crate) initialized: bool,
+    pub(crate) has_leader: bool,
 }
 
 /// The DC's side of the leases: who renewed when, during this tenure.
@@ -61,6 +62,8 @@ pub(crate) struct DcTracker {
 #[derive(Debug, Default)]
 pub(crate) struct Lease {
     pub(crate) expiry: Option<Instant>,
+    /// When the last grant arrived.
+    pub(crate) last_grant: Option<Instant>,
     pub(crate) held: bool,
     /// The highest DC epoch seen; a grant or command with a lower one is refused.
     pub(crate) highest_epoch: Option<DcEpoch>,
@@ -122,6 +125,14 @@ impl Agent {
             && status
                 .millis_since_quorum_ack
                 .is_some_and(|ms| ms < fresh_ms)
+    }
+
+    /// Whether a DC granted this node's lease within the last two renew intervals.
+    pub(crate) fn granted_recently(&self) -> bool {
+        let window = self.renew_interval() * 2;
+        lock(&self.lease)
+            .last_grant
+            .is_some_and(|at| Instant::now().duration_since(at) < window)
     }
 
     /// Whether this node holds a valid lease right now.
@@ -257,13 +268,17 @@ impl Agent {
             };
             tokio::spawn(async move {
                 let timeout = agent.renew_interval() * 2;
-                if let Ok(ClusterReply::Hello { node, initialized }) =
-                    agent.call(&peer, &msg, timeout).await
+                if let Ok(ClusterReply::Hello {
+                    node,
+                    initialized,
+                    has_leader,
+                }) = agent.call(&peer, &msg, timeout).await
                 {
                     if node == peer {
                         let seen = Seen {
                             at: Instant::now(),
                             initialized,
+                            has_leader,
                         };
                         lock(&agent.seen).insert(peer, seen);
                     }
@@ -274,27 +289,40 @@ impl Agent {
         self.maybe_form().await;
     }
 
-    /// Lets this node campaign only while it reaches a majority of the voters.
+    /// Lets this node campaign only while it reaches a majority of the voters and none of
+    /// the voters it reaches is still served by a fresh DC (our Pre-Vote: a node that cannot
+    /// hear the leader while others can does not disrupt it, and an isolated node does not
+    /// inflate its term).
     fn guard_elections(&self) {
         let status = self.consensus.status();
         if status.voters.is_empty() {
             return;
         }
-        let reachable = self.reachable();
+        let window = Duration::from_millis(self.timing().suspect_ms);
+        let now = Instant::now();
+        let seen = lock(&self.seen).clone();
         let mut votes = 0;
+        let mut served = false;
         for voter in &status.voters {
-            if voter.name == self.name || reachable.contains(&voter.name) {
+            if voter.name == self.name {
                 votes += 1;
+            } else if let Some(s) = seen
+                .get(&voter.name)
+                .filter(|s| now.duration_since(s.at) < window)
+            {
+                votes += 1;
+                served |= s.has_leader;
             }
         }
-        let handing_off = lock(&self.handoff_until).is_some_and(|until| Instant::now() < until);
-        let allowed = votes * 2 > status.voters.len() && !handing_off;
+        let handing_off = lock(&self.handoff_until).is_some_and(|until| now < until);
+        let allowed = votes * 2 > status.voters.len() && !served && !handing_off;
         let mut current = lock(&self.elect_enabled);
         if *current != Some(allowed) {
             if current.is_some() {
                 tracing::info!(
                     allowed,
                     reachable_voters = votes,
+                    peers_served_by_dc = served,
                     voters = status.voters.len(),
                     "election guard changed"
                 );
@@ -385,6 +413,7 @@ impl Agent {
             return;
         }
         lease.highest_epoch = Some(epoch);
+        lease.last_grant = Some(Instant::now());
         let expiry = sent + Duration::from_millis(self.timing().lease_ms);
         if lease.expiry.is_none_or(|current| current < expiry) {
             lease.expiry = Some(expiry);

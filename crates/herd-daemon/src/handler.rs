@@ -55,10 +55,12 @@ async fn handle_cluster(agent: &Arc<Agent>, from: &str, msg: ClusterMsg) -> Clus
                 tracing::warn!(peer = %from, %cluster, %node, "refused a hello that does not match");
                 return ClusterReply::Refused("cluster or node name mismatch".to_string());
             }
-            let initialized = agent.consensus.status().initialized;
+            let status = agent.consensus.status();
+            let has_leader = agent.dc_fresh(&status) || agent.granted_recently();
             ClusterReply::Hello {
                 node: agent.name.clone(),
-                initialized,
+                initialized: status.initialized,
+                has_leader,
             }
         }
         ClusterMsg::Renew {

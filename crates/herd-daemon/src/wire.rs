@@ -37,9 +37,12 @@ pub(crate) enum ClusterMsg {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum ClusterReply {
+    /// `has_leader`: the answering node heard from a fresh DC very recently (it would refuse
+    /// to vote for a challenger; the asker then does not campaign, like Pre-Vote).
     Hello {
         node: String,
         initialized: bool,
+        has_leader: bool,
     },
     /// `granted` is false when the answering node is not a fresh DC.
     Lease {

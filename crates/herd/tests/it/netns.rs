@@ -1,1 +1,337 @@
-//! Partitions between network-namespace hosts (to come).
+//! Partitions between network-namespace hosts: three agents, each in its own namespace, with
+//! a point-to-point veth to every other node (a full mesh; each node's address sits on its
+//! loopback with a /32 route per link). Cutting one link separates one pair while both still
+//! reach the third node (the non-transitive, "asymmetric" partition); cutting all of a node's
+//! links isolates it. The host's own interfaces are never touched. Root only; skipped with a
+//! note otherwise. (`tc` drop filters are not available on this kernel, and a one-way drop is
+//! a two-way cut for TCP anyway.)
+
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::agents::{Cluster, dc, inner, node_state};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The namespaces of one test; deleted (with their veths) on drop.
+struct Net {
+    nodes: Vec<String>,
+}
+
+fn ip(args: &[&str]) {
+    let output = Command::new("ip").args(args).output().expect("ip runs");
+    assert!(
+        output.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+impl Net {
+    fn new(n: usize) -> Net {
+        let tag = format!(
+            "{}x{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut net = Net { nodes: Vec::new() };
+        for i in 1..=n {
+            let ns = format!("herd{tag}n{i}");
+            ip(&["netns", "add", &ns]);
+            net.nodes.push(ns.clone());
+            ip(&["-n", &ns, "link", "set", "lo", "up"]);
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("10.200.0.{i}/32"),
+                "dev",
+                "lo",
+            ]);
+        }
+        for i in 1..=n {
+            for j in (i + 1)..=n {
+                let (a, b) = (&net.nodes[i - 1], &net.nodes[j - 1]);
+                let (to_j, to_i) = (format!("to{j}"), format!("to{i}"));
+                ip(&[
+                    "-n", a, "link", "add", &to_j, "type", "veth", "peer", "name", &to_i, "netns",
+                    b,
+                ]);
+                ip(&["-n", a, "link", "set", &to_j, "up"]);
+                ip(&["-n", b, "link", "set", &to_i, "up"]);
+                ip(&[
+                    "-n",
+                    a,
+                    "route",
+                    "add",
+                    &format!("10.200.0.{j}/32"),
+                    "dev",
+                    &to_j,
+                ]);
+                ip(&[
+                    "-n",
+                    b,
+                    "route",
+                    "add",
+                    &format!("10.200.0.{i}/32"),
+                    "dev",
+                    &to_i,
+                ]);
+            }
+        }
+        net
+    }
+
+    fn addr(i: usize) -> String {
+        format!("10.200.0.{}:7400", i + 1)
+    }
+
+    /// Cuts (or restores) the link between nodes `a` and `b` (0-based).
+    fn set_link(&self, a: usize, b: usize, up: bool) {
+        let ns = &self.nodes[a];
+        let dev = format!("to{}", b + 1);
+        ip(&[
+            "-n",
+            ns,
+            "link",
+            "set",
+            &dev,
+            if up { "up" } else { "down" },
+        ]);
+        ip(&[
+            "-n",
+            &self.nodes[b],
+            "link",
+            "set",
+            &format!("to{}", a + 1),
+            if up { "up" } else { "down" },
+        ]);
+        if up {
+            // Routes over a link that went down are gone; put them back.
+            let _ = Command::new("ip")
+                .args([
+                    "-n",
+                    ns,
+                    "route",
+                    "replace",
+                    &format!("10.200.0.{}/32", b + 1),
+                    "dev",
+                    &dev,
+                ])
+                .output();
+            let _ = Command::new("ip")
+                .args([
+                    "-n",
+                    &self.nodes[b],
+                    "route",
+                    "replace",
+                    &format!("10.200.0.{}/32", a + 1),
+                    "dev",
+                    &format!("to{}", a + 1),
+                ])
+                .output();
+        }
+    }
+
+    /// Cuts node `i` off from every other node (or reconnects it).
+    fn set_isolated(&self, i: usize, isolated: bool) {
+        for j in (0..self.nodes.len()).filter(|j| *j != i) {
+            self.set_link(i, j, !isolated);
+        }
+    }
+
+    fn cluster(&self) -> Cluster {
+        let addrs: Vec<String> = (0..self.nodes.len()).map(Net::addr).collect();
+        let wrappers: Vec<Vec<String>> = self
+            .nodes
+            .iter()
+            .map(|ns| vec!["ip".into(), "netns".into(), "exec".into(), ns.clone()])
+            .collect();
+        Cluster::with_addrs(&addrs, &wrappers, "")
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for ns in &self.nodes {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+fn formed(cluster: &mut Cluster) -> String {
+    cluster.start_all();
+    cluster.wait_for(
+        Duration::from_secs(20),
+        "three online nodes and one DC",
+        |c| {
+            (0..3).all(|i| {
+                inner(c.fast_status(i)).is_some_and(|s| {
+                    dc(&s).is_some()
+                        && ["n1", "n2", "n3"]
+                            .iter()
+                            .all(|n| node_state(&s, n).as_deref() == Some("online"))
+                })
+            })
+        },
+    );
+    dc(&inner(cluster.fast_status(0)).unwrap()).unwrap()
+}
+
+fn skip() -> bool {
+    if !is_root() {
+        eprintln!("skipped: network-namespace tests need root");
+        return true;
+    }
+    false
+}
+
+/// Watches the DC seen by `observer` for `period`; returns the distinct DCs in order.
+fn dc_changes(cluster: &Cluster, observer: usize, period: Duration) -> Vec<String> {
+    let start = Instant::now();
+    let mut seen: Vec<String> = Vec::new();
+    while start.elapsed() < period {
+        if let Some(d) = inner(cluster.fast_status(observer)).and_then(|s| dc(&s)) {
+            if seen.last() != Some(&d) {
+                seen.push(d);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    seen
+}
+
+#[test]
+fn split_two_one_keeps_a_dc_on_the_majority_and_heals_without_a_dc_change() {
+    if skip() {
+        return;
+    }
+    let net = Net::new(3);
+    let mut cluster = net.cluster();
+    let first_dc = formed(&mut cluster);
+    // Isolate a node that is not the DC.
+    let lone = cluster
+        .agents
+        .iter()
+        .position(|a| a.name != first_dc)
+        .unwrap();
+    let lone_name = cluster.agents[lone].name.clone();
+    let others: Vec<usize> = (0..3).filter(|i| *i != lone).collect();
+    net.set_isolated(lone, true);
+    cluster.wait_for(
+        Duration::from_secs(5),
+        "the lone node without quorum, the majority with its DC",
+        |c| {
+            let lone_ok = inner(c.fast_status(lone))
+                .is_some_and(|s| s["quorate"] == false && dc(&s).is_none());
+            let majority_ok = others.iter().all(|i| {
+                inner(c.fast_status(*i)).is_some_and(|s| {
+                    dc(&s).as_deref() == Some(first_dc.as_str())
+                        && node_state(&s, &lone_name).as_deref() == Some("lost")
+                })
+            });
+            lone_ok && majority_ok
+        },
+    );
+    let term_before = inner(cluster.fast_status(lone)).unwrap()["term"].clone();
+    std::thread::sleep(Duration::from_secs(2));
+    let term_after = inner(cluster.fast_status(lone)).unwrap()["term"].clone();
+    assert_eq!(
+        term_before, term_after,
+        "the isolated node must not inflate its term"
+    );
+    // Heal: the node rejoins, the DC stays.
+    net.set_isolated(lone, false);
+    cluster.wait_for(Duration::from_secs(10), "the node back online", |c| {
+        (0..3).all(|i| {
+            inner(c.fast_status(i)).is_some_and(|s| {
+                node_state(&s, &lone_name).as_deref() == Some("online") && dc(&s).is_some()
+            })
+        })
+    });
+    for i in 0..3 {
+        assert_eq!(
+            dc(&inner(cluster.fast_status(i)).unwrap()).as_deref(),
+            Some(first_dc.as_str()),
+            "node {i}"
+        );
+    }
+}
+
+#[test]
+fn split_with_the_dc_alone_elects_a_new_dc_on_the_majority() {
+    if skip() {
+        return;
+    }
+    let net = Net::new(3);
+    let mut cluster = net.cluster();
+    let first_dc = formed(&mut cluster);
+    let lone = cluster
+        .agents
+        .iter()
+        .position(|a| a.name == first_dc)
+        .unwrap();
+    let observer = (lone + 1) % 3;
+    net.set_isolated(lone, true);
+    let took = cluster.wait_for(Duration::from_secs(5), "a new DC on the majority", |c| {
+        inner(c.fast_status(observer)).is_some_and(|s| dc(&s).is_some_and(|d| d != first_dc))
+    });
+    eprintln!("new DC after isolating the old one: {took:?}");
+    cluster.wait_for(Duration::from_secs(5), "the old DC without quorum", |c| {
+        inner(c.fast_status(lone)).is_some_and(|s| s["quorate"] == false && dc(&s).is_none())
+    });
+}
+
+#[test]
+fn cut_link_between_the_dc_and_a_node_causes_no_leader_ping_pong() {
+    if skip() {
+        return;
+    }
+    let net = Net::new(3);
+    let mut cluster = net.cluster();
+    let first_dc = formed(&mut cluster);
+    let dc_idx = cluster
+        .agents
+        .iter()
+        .position(|a| a.name == first_dc)
+        .unwrap();
+    let victim = (dc_idx + 1) % 3;
+    let observer = (dc_idx + 2) % 3;
+    let victim_name = cluster.agents[victim].name.clone();
+    // The DC and the victim cannot talk; both still reach the observer.
+    net.set_link(dc_idx, victim, false);
+    let seen = dc_changes(&cluster, observer, Duration::from_secs(15));
+    eprintln!("DCs seen during the cut: {seen:?}");
+    assert!(seen.len() <= 2, "at most one DC change, saw {seen:?}");
+    let status = inner(cluster.fast_status(observer)).unwrap();
+    assert!(dc(&status).is_some(), "{status}");
+    // The victim cannot renew with the DC: it is lost and holds no lease.
+    assert_eq!(
+        node_state(&status, &victim_name).as_deref(),
+        Some("lost"),
+        "{status}"
+    );
+    let victim_status = inner(cluster.fast_status(victim)).unwrap();
+    assert_eq!(victim_status["lease"], false, "{victim_status}");
+    // Healed: everyone online, still the same DC.
+    net.set_link(dc_idx, victim, true);
+    cluster.wait_for(Duration::from_secs(10), "the victim back online", |c| {
+        inner(c.fast_status(observer))
+            .is_some_and(|s| node_state(&s, &victim_name).as_deref() == Some("online"))
+    });
+    let now_dc = dc(&inner(cluster.fast_status(observer)).unwrap());
+    assert_eq!(now_dc.as_deref(), seen.last().map(String::as_str));
+}
