@@ -2,7 +2,7 @@
 //!
 //! Plain data; the daemon fills it from the `[executor]` table of herd.toml.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where the stock OCF agents live (`OCF_ROOT`).
 pub const OCF_ROOT_DEFAULT: &str = "/usr/lib/ocf";
@@ -59,6 +59,19 @@ impl Default for ExecConfig {
             kill_grace_ms: KILL_GRACE_MS_DEFAULT,
             lease_loss_stop_timeout_ms: LEASE_LOSS_STOP_TIMEOUT_MS_DEFAULT,
             node_name: None,
+        }
+    }
+}
+
+impl ExecConfig {
+    /// The configuration of a node's daemon: history under `DATA_DIR/exec/history`, the
+    /// node's name for `OCF_RESKEY_CRM_meta_on_node`, every limit at its default (the daemon
+    /// then copies the `[executor]` table of herd.toml over them).
+    pub fn for_node(data_dir: &Path, node: &str) -> ExecConfig {
+        ExecConfig {
+            history_dir: Some(data_dir.join("exec").join("history")),
+            node_name: Some(node.to_owned()),
+            ..ExecConfig::default()
         }
     }
 }

@@ -244,6 +244,11 @@ impl OpResult {
         }
     }
 
+    /// Pacemaker's operation key: `RESOURCE_ACTION_INTERVALMS` (`web_monitor_10000`).
+    pub fn op_key(&self) -> String {
+        format!("{}_{}_{}", self.resource, self.action, self.interval_ms)
+    }
+
     /// One line for people: `r1 monitor: 7 OCF_NOT_RUNNING (not running)` plus the reason.
     pub fn summary(&self) -> String {
         let rc = self.ocf();
