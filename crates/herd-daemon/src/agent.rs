@@ -115,10 +115,14 @@ impl Agent {
         Duration::from_millis(self.timing().lease_renew_ms)
     }
 
-    /// True when this node is the Raft leader, not a witness, and a quorum acked it recently
-    /// (0.8 × the election timeout, CLUSTER.md §6.3).
+    /// True when this node is the Raft leader, not a witness, and a quorum acknowledged it
+    /// within 0.8 x (the shortest time after which a follower may elect a new leader). With
+    /// openraft 0.9 that time is its leader lease plus the minimum election timeout, i.e. half
+    /// of the configured minimum plus half of the configured maximum (see lib.rs): 400 ms for
+    /// the default 400-600 ms profile (CLUSTER.md §6.3).
     pub(crate) fn dc_fresh(&self, status: &ConsensusStatus) -> bool {
-        let fresh_ms = self.timing().election_timeout_max_ms * 8 / 10;
+        let timing = self.timing();
+        let fresh_ms = (timing.election_timeout_min_ms + timing.election_timeout_max_ms) * 2 / 5;
         status.is_leader
             && !self.witness
             && status.dc_epoch.is_some()

@@ -95,6 +95,10 @@ pub struct RaftNode {
     raft: Raft<TypeConfig>,
     name: String,
     applied: watch::Receiver<Arc<Applied>>,
+    /// When a quorum last acknowledged this node as leader, on our monotonic clock (derived
+    /// from openraft's metrics as they arrive, so a metrics snapshot that is not refreshed
+    /// while the leader is cut off does not make it look fresh).
+    quorum_ack: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
 }
 
 impl RaftNode {
@@ -126,10 +130,13 @@ impl RaftNode {
         let raft = Raft::new(id, Arc::new(raft_config), network, log, sm)
             .await
             .map_err(|e| ConsensusError::Raft(e.to_string()))?;
+        let quorum_ack = Arc::new(std::sync::Mutex::new(None));
+        tokio::spawn(track_quorum_ack(raft.metrics(), quorum_ack.clone()));
         Ok(RaftNode {
             raft,
             name: config.node.name,
             applied,
+            quorum_ack,
         })
     }
 
@@ -184,7 +191,14 @@ impl Consensus for RaftNode {
             is_leader: m.state == ServerState::Leader,
             leader,
             dc_epoch,
-            millis_since_quorum_ack: m.millis_since_quorum_ack,
+            millis_since_quorum_ack: if m.state == ServerState::Leader {
+                lock(&self.quorum_ack).map(|at| {
+                    let elapsed = tokio::time::Instant::now().saturating_duration_since(at);
+                    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+                })
+            } else {
+                None
+            },
             voters: nodes
                 .iter()
                 .filter(|(id, _)| voters.contains(id))
@@ -312,6 +326,33 @@ impl Consensus for RaftNode {
     async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft did not shut down cleanly");
+        }
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Turns each metrics update into an absolute quorum-ack instant.
+async fn track_quorum_ack(
+    mut metrics: watch::Receiver<openraft::RaftMetrics<u64, HerdNode>>,
+    quorum_ack: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
+) {
+    loop {
+        let ack = {
+            let m = metrics.borrow_and_update();
+            let now = tokio::time::Instant::now();
+            match (m.state, m.millis_since_quorum_ack) {
+                (ServerState::Leader, Some(ms)) => now.checked_sub(Duration::from_millis(ms)),
+                _ => None,
+            }
+        };
+        *lock(&quorum_ack) = ack;
+        if metrics.changed().await.is_err() {
+            return;
         }
     }
 }
