@@ -2,7 +2,7 @@
 //!
 //! - OCF agents (`ocf:PROVIDER:TYPE`, `$OCF_ROOT/resource.d/PROVIDER/TYPE ACTION`) with
 //!   `OCF_ROOT`, `OCF_RESKEY_*` and `OCF_RESKEY_CRM_meta_*` in the environment
-//!   ([`env`](crate::env)); herd's native agents as `ocf:herd:TYPE` (crate herd-agents);
+//!   (module `env`); herd's native agents as `ocf:herd:TYPE` (crate herd-agents);
 //!   LSB init scripts; systemd units through `systemctl`.
 //! - Exit codes as OCF rcs ([`OcfRc`]), `ocf-exit-reason:` lines, timeouts enforced on the
 //!   whole process group (SIGTERM, grace, SIGKILL).
