@@ -25,6 +25,8 @@ pub struct Action {
 struct Endpoint {
     actions: Vec<usize>,
     any: bool,
+    /// How many first actions must be runnable (for `any`).
+    min: usize,
     label: String,
 }
 
@@ -282,6 +284,7 @@ fn endpoint(
     Endpoint {
         actions,
         any: rsc.variant == Variant::Clone,
+        min: 1,
         label,
     }
 }
@@ -329,7 +332,20 @@ fn build_edges(
         }
     }
     for o in &c.orderings {
-        let first = endpoint(c, index, o.first, o.first_task, true);
+        let mut first = endpoint(c, index, o.first, o.first_task, true);
+        if let Some(min) = o.one_or_more {
+            first.min = min;
+            first.label = format!("clone-one-or-more:{}", o.id);
+            let then = endpoint(c, index, o.then, o.then_task, false).actions;
+            edges.push(Edge {
+                first,
+                then,
+                runnable_left: o.mandatory,
+                implies_then: false,
+                implies_first: false,
+            });
+            continue;
+        }
         let then = endpoint(c, index, o.then, o.then_task, false).actions;
         let is_up = matches!(
             o.then_task,
@@ -379,7 +395,12 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                 let runnable = if e.first.actions.is_empty() {
                     true
                 } else if e.first.any {
-                    e.first.actions.iter().any(|&f| acts[f].runnable)
+                    e.first
+                        .actions
+                        .iter()
+                        .filter(|&&f| acts[f].runnable && acts[f].node_ix.is_some())
+                        .count()
+                        >= e.first.min
                 } else {
                     e.first.actions.iter().all(|&f| acts[f].runnable)
                 };

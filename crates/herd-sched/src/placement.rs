@@ -25,16 +25,25 @@ pub(crate) fn assign_all(c: &mut Cluster) {
         })
         .collect();
     let mut idx: Vec<usize> = (0..order.len()).collect();
+    // Resources are kept sorted by priority; only a placement strategy other than
+    // `default` sorts further by scores.
+    let by_scores = c.options.placement_strategy != "default";
     idx.sort_by(|&a, &b| {
         let (ra, rb) = (&c.rscs[order[a]], &c.rscs[order[b]]);
         rb.priority
             .cmp(&ra.priority)
             .then_with(|| {
+                if !by_scores {
+                    return std::cmp::Ordering::Equal;
+                }
                 let wa = current[a].map_or(Score::MINUS_INFINITY, |x| tables[a][x]);
                 let wb = current[b].map_or(Score::MINUS_INFINITY, |x| tables[b][x]);
                 wb.cmp(&wa)
             })
             .then_with(|| {
+                if !by_scores {
+                    return std::cmp::Ordering::Equal;
+                }
                 for x in 0..n {
                     let o = tables[b][x].cmp(&tables[a][x]);
                     if o != std::cmp::Ordering::Equal {
@@ -44,6 +53,8 @@ pub(crate) fn assign_all(c: &mut Cluster) {
                 std::cmp::Ordering::Equal
             })
     });
+    // Pacemaker keeps its resource list in this order, so the summary follows it too.
+    c.top = idx.iter().map(|&i| order[i]).collect();
     for i in idx {
         assign(c, order[i], None);
     }

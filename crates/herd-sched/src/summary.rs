@@ -10,7 +10,8 @@ use crate::cluster::{Cluster, NodeIx, Role, RscIx, Task, Variant};
 pub(crate) fn fence_lines(c: &Cluster, dc: Option<&str>) -> Vec<(String, String)> {
     let mut out = vec![];
     let mut dc_line = None;
-    for n in &c.nodes {
+    // Node actions are listed newest first: the reverse of node order.
+    for n in c.nodes.iter().rev() {
         if !n.unclean || !c.options.stonith_enabled || n.remote {
             continue;
         }
@@ -29,7 +30,17 @@ pub(crate) fn fence_lines(c: &Cluster, dc: Option<&str>) -> Vec<(String, String)
             out.push(line);
         }
     }
-    out.extend(dc_line);
+    if let Some(line) = dc_line {
+        let pos = c
+            .nodes
+            .iter()
+            .rev()
+            .filter(|n| n.unclean && n.name < line.0)
+            .count();
+        let _ = pos;
+        out.push(line);
+        out.sort_by(|a, b| b.0.cmp(&a.0));
+    }
     out
 }
 

@@ -301,6 +301,7 @@ fn push_order(
         then,
         then_task: tt,
         mandatory,
+        one_or_more: None,
     });
     if symmetric {
         if let (Some(fi), Some(ti)) = (inverse(ft), inverse(tt)) {
@@ -311,6 +312,7 @@ fn push_order(
                 then: first,
                 then_task: fi,
                 mandatory,
+                one_or_more: None,
             });
         }
     }
@@ -361,6 +363,27 @@ fn order(input: &Input, cluster: &mut Cluster, o: &OrderDef) {
         let ts = resolve(input, cluster, t, o.line, &o.id);
         for &a in &fs {
             for &b in &ts {
+                // "clone-one-or-more": a clone first with clone-min or require-all=false
+                // needs only that many instances, and has no inverse.
+                let clone_min = cluster.rscs[a]
+                    .meta
+                    .get("clone-min")
+                    .and_then(|v| v.parse::<usize>().ok());
+                let require_all = o.require_all.as_deref().is_none_or(is_true);
+                if cluster.rscs[a].variant == crate::cluster::Variant::Clone
+                    && (clone_min.is_some() || !require_all)
+                {
+                    cluster.orderings.push(Ordering {
+                        id: o.id.clone(),
+                        first: a,
+                        first_task: ft,
+                        then: b,
+                        then_task: tt,
+                        mandatory,
+                        one_or_more: Some(clone_min.unwrap_or(1).max(1)),
+                    });
+                    continue;
+                }
                 push_order(cluster, &o.id, a, ft, b, tt, mandatory, symmetric);
             }
         }

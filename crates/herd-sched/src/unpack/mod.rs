@@ -71,7 +71,16 @@ pub(crate) fn parse_score(text: Option<&str>) -> Option<Score> {
         "red" | "yellow" | "green" => return Some(Score::ZERO),
         _ => {}
     }
-    t.parse::<Score>().ok()
+    if let Ok(s) = t.parse::<Score>() {
+        return Some(s);
+    }
+    // Like strtol: a leading integer ("2.0" is 2); nothing numeric is 0.
+    let bytes = t.as_bytes();
+    let mut end = usize::from(matches!(bytes.first(), Some(b'-' | b'+')));
+    while end < bytes.len() && bytes[end].is_ascii_digit() {
+        end += 1;
+    }
+    t[..end].parse::<Score>().ok()
 }
 
 /// Resolves name/value sets: higher `score` first, the first set to name a key wins;
