@@ -271,6 +271,75 @@ fn ipv6_vip_is_reachable_and_refused_when_held() {
         agent(&h1.ns, "vip", "monitor", &params, dir.path()).rc,
         ocf::NOT_RUNNING
     );
+
+    assert_eq!(
+        neighbour_mac(&client.ns, &vip).as_deref(),
+        Some(h1.mac.as_str())
+    );
+    let moved = agent(&h2.ns, "vip", "start", &params, dir.path());
+    assert_eq!(moved.rc, ocf::SUCCESS, "{moved:?}");
+    assert!(
+        moved.output.contains("unsolicited neighbour advertisement"),
+        "{moved:?}"
+    );
+    assert_eq!(
+        neighbour_mac(&client.ns, &vip).as_deref(),
+        Some(h2.mac.as_str()),
+        "the client's neighbour cache points at h2 right after start"
+    );
+}
+
+#[test]
+fn mac_seen_on_two_bridge_ports_is_warned_by_a_bridge_host() {
+    let mut lab = Lab::new();
+    let h2 = lab.host("h2", 2, None);
+    let twin = lab.host("twin", 3, Some(&h2.mac.clone()));
+    let bridge_addr = format!("{}.250/24", lab.net);
+    ip(&["-n", &lab.switch, "addr", "add", &bridge_addr, "dev", "br0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let chatter: Vec<_> = [
+        (h2.ns.clone(), format!("{}.2", lab.net)),
+        (twin.ns.clone(), format!("{}.3", lab.net)),
+    ]
+    .into_iter()
+    .map(|(ns, own)| {
+        let dir = dir.path().to_path_buf();
+        std::thread::spawn(move || {
+            let params = [
+                ("ip", own.as_str()),
+                ("arp_count_refresh", "1"),
+                ("monitor_probe", "false"),
+            ];
+            for _ in 0..30 {
+                agent(&ns, "vip", "monitor", &params, &dir);
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        })
+    })
+    .collect();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let vip = lab.vip();
+    let params = [
+        ("ip", vip.as_str()),
+        ("probe_timeout", "400"),
+        ("arp_count", "1"),
+    ];
+    let started = agent(&lab.switch, "vip", "start", &params, dir.path());
+    for thread in chatter {
+        thread.join().unwrap();
+    }
+    assert_eq!(
+        started.rc,
+        ocf::SUCCESS,
+        "a warning, not a refusal: {started:?}"
+    );
+    assert!(started.output.contains("br0"), "{started:?}");
+    assert!(
+        started
+            .output
+            .contains(&format!("MAC {} shows up on bridge port(s) p1, p2", h2.mac)),
+        "{started:?}"
+    );
 }
 
 #[test]
