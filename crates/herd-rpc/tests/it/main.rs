@@ -18,6 +18,7 @@ use herd_rpc::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+mod bench;
 mod keyfile;
 
 const CLUSTER: &str = "test";
