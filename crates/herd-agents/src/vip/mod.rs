@@ -94,38 +94,9 @@ async fn start(config: &Config, instance: &str) -> AgentOutcome {
         notes.extend(announced);
         return AgentOutcome::ok(notes.join("\n"));
     }
-    if let Some(mac) = target.link.mac {
-        let window = if config.probe {
-            config.probe_timeout
-        } else {
-            Duration::ZERO
-        };
-        let probing = async {
-            match config.probe {
-                true => Some(probe_link(config, &target.link, mac).await),
-                false => None,
-            }
-        };
-        let (probed, seen) = tokio::join!(probing, watch_fdb(&mut netlink, &target.link, window));
-        if !seen.is_empty() {
-            let links = netlink.links().unwrap_or_default();
-            notes.extend(duplicate_mac_warnings(
-                &seen,
-                &links,
-                &target.link,
-                instance,
-            ));
-        }
-        match probed {
-            Some(Ok(note)) => notes.push(note),
-            Some(Err(outcome)) => return outcome.with_prefix(&notes.join("\n")),
-            None => notes.push("probe: off".to_string()),
-        }
-    } else {
-        notes.push(format!(
-            "{} has no MAC address: no probe, no announcement",
-            target.link.name
-        ));
+    match check_link(config, &mut netlink, &target, instance).await {
+        Ok(checked) => notes.extend(checked),
+        Err(outcome) => return outcome,
     }
     let flags = if config.ip.is_ipv6() && config.nodad {
         IFA_F_NODAD
@@ -151,6 +122,51 @@ async fn start(config: &Config, instance: &str) -> AgentOutcome {
     ));
     notes.extend(announce(config, &target.link, config.arp_count).await);
     AgentOutcome::ok(notes.join("\n"))
+}
+
+/// Before adding the address: probe the link for another holder while watching the bridge
+/// FDB for duplicate MACs. Ok carries notes and warnings; Err is the refusal.
+async fn check_link(
+    config: &Config,
+    netlink: &mut Netlink,
+    target: &Target,
+    instance: &str,
+) -> Result<Vec<String>, AgentOutcome> {
+    let mut notes = Vec::new();
+    if let Some(mac) = target.link.mac {
+        let window = if config.probe {
+            config.probe_timeout
+        } else {
+            Duration::ZERO
+        };
+        let probing = async {
+            match config.probe {
+                true => Some(probe_link(config, &target.link, mac).await),
+                false => None,
+            }
+        };
+        let (probed, seen) = tokio::join!(probing, watch_fdb(netlink, &target.link, window));
+        if !seen.is_empty() {
+            let links = netlink.links().unwrap_or_default();
+            notes.extend(duplicate_mac_warnings(
+                &seen,
+                &links,
+                &target.link,
+                instance,
+            ));
+        }
+        match probed {
+            Some(Ok(note)) => notes.push(note),
+            Some(Err(outcome)) => return Err(outcome.with_prefix(&notes.join("\n"))),
+            None => notes.push("probe: off".to_string()),
+        }
+    } else {
+        notes.push(format!(
+            "{} has no MAC address: no probe, no announcement",
+            target.link.name
+        ));
+    }
+    Ok(notes)
 }
 
 fn stop(config: &Config) -> AgentOutcome {
