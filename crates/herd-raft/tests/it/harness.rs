@@ -20,6 +20,8 @@ pub(crate) struct Cluster {
     pub(crate) dir: tempfile::TempDir,
     pub(crate) names: Vec<String>,
     pub(crate) nodes: Vec<Option<RaftNode>>,
+    /// openraft's election timeouts (ms).
+    pub(crate) election_ms: (u64, u64),
 }
 
 pub(crate) fn herd_node(name: &str) -> HerdNode {
@@ -32,12 +34,17 @@ pub(crate) fn herd_node(name: &str) -> HerdNode {
 
 impl Cluster {
     pub(crate) async fn start(n: usize, seed: u64) -> Cluster {
+        Cluster::start_with(n, seed, (400, 600)).await
+    }
+
+    pub(crate) async fn start_with(n: usize, seed: u64, election_ms: (u64, u64)) -> Cluster {
         let names: Vec<String> = (1..=n).map(|i| format!("n{i}")).collect();
         let mut cluster = Cluster {
             net: MemNet::new(seed),
             dir: tempfile::tempdir().unwrap(),
             names: names.clone(),
             nodes: vec![None; n],
+            election_ms,
         };
         for i in 0..n {
             cluster.boot(i).await.unwrap();
@@ -58,8 +65,8 @@ impl Cluster {
             node: herd_node(&name),
             dir: self.dir_of(i),
             heartbeat_ms: 100,
-            election_timeout_min_ms: 400,
-            election_timeout_max_ms: 600,
+            election_timeout_min_ms: self.election_ms.0,
+            election_timeout_max_ms: self.election_ms.1,
             snapshot_logs: 20,
         };
         let node = RaftNode::open(config, self.net.transport(&name)).await?;
