@@ -141,10 +141,10 @@ pub fn read_document(text: &str, file: &str) -> Result<RawElement, CibError> {
                         max_depth: ELEMENT_DEPTH_MAX,
                     });
                 }
-                stack.push(element_from_tag(&tag, line, text, file, &reader)?);
+                stack.push(element_from_tag(&tag, line, text, file, start)?);
             }
             Event::Empty(tag) => {
-                let element = element_from_tag(&tag, line, text, file, &reader)?;
+                let element = element_from_tag(&tag, line, text, file, start)?;
                 attach(&mut stack, &mut root, element);
             }
             Event::End(_) => {
@@ -227,16 +227,17 @@ fn element_from_tag(
     line: Line,
     text: &str,
     file: &str,
-    reader: &quick_xml::Reader<&[u8]>,
+    start: usize,
 ) -> Result<RawElement, CibError> {
     let name = tag.name().into_inner().to_owned();
     let mut attrs = Vec::new();
+    // Attribute errors carry offsets inside the tag; report the tag's own position.
+    let error_at = |message: String| error_at(text, file, start, &message);
     for attribute in tag.attributes() {
-        let attribute =
-            attribute.map_err(|error| xml_error(text, file, reader, &error.to_string()))?;
+        let attribute = attribute.map_err(|error| error_at(error.to_string()))?;
         let value = attribute
             .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|error| xml_error(text, file, reader, &error.to_string()))?;
+            .map_err(|error| error_at(error.to_string()))?;
         attrs.push((attribute.key.into_inner().to_owned(), value.into_owned()));
     }
     Ok(RawElement {
@@ -248,9 +249,12 @@ fn element_from_tag(
 }
 
 fn xml_error(text: &str, file: &str, reader: &quick_xml::Reader<&[u8]>, message: &str) -> CibError {
-    let offset = usize::try_from(reader.error_position())
-        .unwrap_or(usize::MAX)
-        .min(text.len());
+    let offset = usize::try_from(reader.error_position()).unwrap_or(usize::MAX);
+    error_at(text, file, offset, message)
+}
+
+fn error_at(text: &str, file: &str, offset: usize, message: &str) -> CibError {
+    let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
     let column = before.len() - before.rfind('\n').map_or(0, |newline| newline + 1) + 1;

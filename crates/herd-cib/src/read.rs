@@ -214,9 +214,16 @@ pub(crate) fn out(name: &str) -> RawElement {
     RawElement::new(name)
 }
 
-/// Appends the unknown attributes after the known ones.
+/// Appends the unknown attributes after the known ones. An unknown attribute that has the
+/// name of a known one (its text was rejected, so the typed field holds a default) replaces
+/// it: the document keeps what it said.
 pub(crate) fn finish_out(mut element: RawElement, extra: &Attrs) -> RawElement {
-    element.attrs.0.extend(extra.0.iter().cloned());
+    for (name, value) in &extra.0 {
+        match element.attrs.0.iter_mut().find(|(known, _)| known == name) {
+            Some(slot) => slot.1.clone_from(value),
+            None => element.attrs.0.push((name.clone(), value.clone())),
+        }
+    }
     element
 }
 

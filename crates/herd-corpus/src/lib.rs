@@ -6,6 +6,7 @@
 //! scheduler panic counts as one failed case.
 
 pub mod report;
+pub mod synth;
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;

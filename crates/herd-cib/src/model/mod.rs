@@ -263,37 +263,39 @@ impl Configuration {
 
     fn write(&self, wx: Wx) -> RawElement {
         let mut element = finish_out(out("configuration"), &self.extra);
-        element.push_child(write_section("crm_config", &self.crm_config, |set| {
-            set.write(wx)
-        }));
-        for (name, section) in [
-            ("rsc_defaults", &self.rsc_defaults),
-            ("op_defaults", &self.op_defaults),
-        ] {
-            if section.present || !section.items.is_empty() {
-                element.push_child(write_section(name, section, |set| set.write(wx)));
-            }
-        }
-        element.push_child(write_section("nodes", &self.nodes, |node| node.write(wx)));
-        element.push_child(write_section("resources", &self.resources, |r| r.write(wx)));
-        element.push_child(write_section("constraints", &self.constraints, |c| {
+        let sets = |set: &NvSet| set.write(wx);
+        push_section(&mut element, "crm_config", &self.crm_config, sets);
+        push_section(&mut element, "rsc_defaults", &self.rsc_defaults, sets);
+        push_section(&mut element, "op_defaults", &self.op_defaults, sets);
+        push_section(&mut element, "nodes", &self.nodes, |node| node.write(wx));
+        push_section(&mut element, "resources", &self.resources, |r| r.write(wx));
+        push_section(&mut element, "constraints", &self.constraints, |c| {
             c.write(wx)
-        }));
-        if self.fencing_topology.present || !self.fencing_topology.items.is_empty() {
-            element.push_child(write_section(
-                "fencing-topology",
-                &self.fencing_topology,
-                write_fencing_level,
-            ));
-        }
-        if self.tags.present || !self.tags.items.is_empty() {
-            element.push_child(write_section("tags", &self.tags, write_tag));
-        }
+        });
+        push_section(
+            &mut element,
+            "fencing-topology",
+            &self.fencing_topology,
+            write_fencing_level,
+        );
+        push_section(&mut element, "tags", &self.tags, write_tag);
         for raw in self.acls.iter().chain(&self.alerts) {
             element.push_child(raw.clone());
         }
         push_unknown(&mut element, &self.unknown);
         element
+    }
+}
+
+/// Writes a section if the document had it or it has content.
+fn push_section<T>(
+    parent: &mut RawElement,
+    name: &str,
+    section: &Section<T>,
+    write_item: impl FnMut(&T) -> RawElement,
+) {
+    if section.present || !section.items.is_empty() || !section.unknown.is_empty() {
+        parent.push_child(write_section(name, section, write_item));
     }
 }
 

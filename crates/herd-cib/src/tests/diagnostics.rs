@@ -194,3 +194,25 @@ fn deep_nesting_is_refused_instead_of_overflowing() {
         Err(CibError::TooDeep { .. })
     ));
 }
+
+#[test]
+fn duplicate_attribute_error_names_the_tag_line() {
+    let error = parse_str("<cib>\n<configuration a=\"1\" a=\"2\"/>\n</cib>", "dup.xml")
+        .expect_err("duplicate attribute");
+    assert!(error.to_string().starts_with("dup.xml:2:1:"), "{error}");
+}
+
+#[test]
+fn rejected_value_of_a_defaulted_attribute_is_written_back_once() {
+    let xml = cib_with(
+        "<resources/><constraints/>",
+        "<node_state id=\"1\"><lrm><lrm_resources><lrm_resource id=\"r\">\
+         <lrm_rsc_op id=\"op\" operation=\"monitor\" interval=\":10\"/>\
+         </lrm_resource></lrm_resources></lrm></node_state>",
+    );
+    let (cib, diagnostics) = parse_round_trip(&xml);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    let op = &cib.status.node_states[0].lrm_resources()[0].ops[0];
+    assert_eq!((op.interval_ms, op.extra.get("interval")), (0, Some(":10")));
+    assert!(write_string(&cib).contains("interval=\":10\""));
+}

@@ -75,3 +75,18 @@ fn print_corpus_diagnostics() {
         }
     }
 }
+
+#[test]
+#[ignore = "debug aid: HERD_CIB_FILE=path cargo test -p herd-cib --test it -- --ignored one_file"]
+fn one_file_round_trips() {
+    let path = std::env::var("HERD_CIB_FILE").expect("set HERD_CIB_FILE");
+    let text = std::fs::read_to_string(&path).expect("readable");
+    let (cib, diagnostics) = herd_cib::parse_str(&text, &path).expect("parses");
+    for diagnostic in &diagnostics {
+        println!("{diagnostic}");
+    }
+    let written = herd_cib::write_string(&cib);
+    println!("{written}");
+    let (again, _) = herd_cib::parse_str(&written, "written").expect("written parses");
+    assert_eq!(cib, again);
+}
