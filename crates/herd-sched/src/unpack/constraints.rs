@@ -29,6 +29,22 @@ fn resolve(input: &Input, cluster: &mut Cluster, id: &str, line: u32, cons: &str
     if let Some(&ix) = cluster.by_id.get(id) {
         return vec![ix];
     }
+    if input.templates.iter().any(|t| t.id == id) {
+        let mut out = vec![];
+        fn walk(defs: &[crate::input::RscDef], id: &str, out: &mut Vec<String>) {
+            for d in defs {
+                if d.template.as_deref() == Some(id) {
+                    out.push(d.id.clone());
+                }
+                walk(&d.children, id, out);
+            }
+        }
+        walk(&input.resources, id, &mut out);
+        return out
+            .iter()
+            .filter_map(|r| cluster.by_id.get(r).copied())
+            .collect();
+    }
     if let Some(refs) = input.tags.get(id) {
         let refs = refs.clone();
         return refs
@@ -229,23 +245,22 @@ fn colocation(input: &Input, cluster: &mut Cluster, c: &ColocationDef) {
     for pair in sets.windows(2) {
         let (a, sa) = &pair[0];
         let (b, sb) = &pair[1];
-        // Members of the earlier set depend on the later set.
+        // The earlier set depends on the later one: its first member (or every member
+        // when unordered) with the later set's last member (or every member).
         let (dr, pr) = (role_of(&sa.role), role_of(&sb.role));
-        if let Some(&last) = b.first() {
-            let primaries: Vec<RscIx> = if sb.sequential.as_deref().is_none_or(is_true) {
-                vec![last]
-            } else {
-                b.clone()
-            };
-            let dependents: Vec<RscIx> = if sa.sequential.as_deref().is_none_or(is_true) {
-                a.last().copied().into_iter().collect()
-            } else {
-                a.clone()
-            };
-            for &d in &dependents {
-                for &p in &primaries {
-                    push_colocation(cluster, mk(d, p, dr, pr, score));
-                }
+        let primaries: Vec<RscIx> = if sb.sequential.as_deref().is_none_or(is_true) {
+            b.last().copied().into_iter().collect()
+        } else {
+            b.clone()
+        };
+        let dependents: Vec<RscIx> = if sa.sequential.as_deref().is_none_or(is_true) {
+            a.first().copied().into_iter().collect()
+        } else {
+            a.clone()
+        };
+        for &d in &dependents {
+            for &p in &primaries {
+                push_colocation(cluster, mk(d, p, dr, pr, score));
             }
         }
     }

@@ -229,6 +229,11 @@ fn in_anonymous_clone(cluster: &Cluster, rsc: RscIx) -> bool {
     clone_of(cluster, rsc).is_some()
 }
 
+/// An instance of an anonymous clone (failures there ban the whole clone).
+fn anonymous_instance(cluster: &Cluster, ix: RscIx) -> bool {
+    clone_of(cluster, ix).is_some_and(|c| !cluster.rscs[c].unique)
+}
+
 pub(crate) fn clone_of(cluster: &Cluster, mut rsc: RscIx) -> Option<RscIx> {
     loop {
         if cluster.rscs[rsc].variant == Variant::Clone {
@@ -438,7 +443,7 @@ fn replay(
         if probe && (rc == 5 || rc == 2 || status == 7 && false) {
             role = Role::Stopped;
             if !dry && ix != usize::MAX {
-                let top = if cluster.rscs[ix].unique {
+                let top = if !anonymous_instance(cluster, ix) {
                     ix
                 } else {
                     cluster.top_of(ix)
@@ -504,7 +509,7 @@ fn replay(
             role = Role::Started;
         }
         if hard && !dry && ix != usize::MAX {
-            let top = if cluster.rscs[ix].unique {
+            let top = if !anonymous_instance(cluster, ix) {
                 ix
             } else {
                 cluster.top_of(ix)
@@ -595,7 +600,7 @@ fn apply_fail_counts(cluster: &mut Cluster) {
             if r.variant != Variant::Primitive {
                 continue;
             }
-            let names = if r.unique {
+            let names = if !anonymous_instance(cluster, ix) {
                 vec![r.id.clone()]
             } else {
                 vec![r.base_id.clone(), r.id.clone()]
@@ -621,7 +626,7 @@ fn apply_fail_counts(cluster: &mut Cluster) {
                 continue;
             }
             if count.value() >= r.migration_threshold {
-                let target = if r.unique || r.parent.is_none() {
+                let target = if !anonymous_instance(cluster, ix) {
                     ix
                 } else {
                     cluster.top_of(ix)
