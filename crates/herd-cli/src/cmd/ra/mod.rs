@@ -63,13 +63,28 @@ pub fn run(args: RaArgs) -> ExitCode {
         }
     };
     runtime.block_on(async {
-        match args.command {
+        let code = match args.command {
             RaCommand::List(list) => list::run(&executor, list),
             RaCommand::Info(info) => info::run(&executor, info).await,
             RaCommand::Exec(exec) => exec::run(&executor, exec).await,
             RaCommand::Check(check) => check::run(&executor, check).await,
-        }
+        };
+        finish_background_work().await;
+        code
     })
+}
+
+/// The most `herd ra` waits, after the action, for work a native agent left running in the
+/// background (the `vip` agent's later gratuitous ARPs); exiting would cut it short.
+const BACKGROUND_WAIT_MS_MAX: u64 = 5_000;
+
+async fn finish_background_work() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_millis(BACKGROUND_WAIT_MS_MAX);
+    while metrics.num_alive_tasks() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 fn executor_config(args: &RaArgs) -> ExecConfig {
