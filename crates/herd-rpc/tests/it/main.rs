@@ -20,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 mod bench;
 mod keyfile;
+mod netns;
 
 const CLUSTER: &str = "test";
 
