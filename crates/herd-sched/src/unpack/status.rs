@@ -436,7 +436,8 @@ fn replay(
             }
             continue;
         }
-        if status == 2 {
+        // Cancelled operations say nothing about the resource.
+        if status == 1 {
             continue;
         }
         // Probe that could not run here: masked, treated as not running and banned.
@@ -454,8 +455,11 @@ fn replay(
             }
             continue;
         }
-        let ok = status == 0
+        // Only "done" and "error" results are judged by their exit code.
+        let managed = ix == usize::MAX || cluster.rscs[ix].managed;
+        let ok = (status == 0 || status == 4)
             && (rc == target
+                || (rc == 7 && !managed)
                 || (probe && (rc == 0 || rc == 7 || rc == 8))
                 || (rc == 7 && task == "stop"));
         if ok || expired {
@@ -483,7 +487,11 @@ fn replay(
         if this_fail > on_fail {
             on_fail = this_fail;
         }
-        let hard = status == 6 || matches!(rc, 2 | 4 | 5 | 6) || (rc == 3 && interval == 0);
+        let hard = status == 5
+            || status == 7
+            || status == 6
+            || matches!(rc, 2 | 4 | 5 | 6)
+            || (rc == 3 && interval == 0);
         match task {
             "stop" => {
                 if !dry && ix != usize::MAX {
