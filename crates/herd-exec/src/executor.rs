@@ -126,6 +126,29 @@ impl Executor {
         Ok(self.execute(request).await)
     }
 
+    /// Probes every resource this node has a history for, concurrently (within the node's
+    /// limit): what a restarted daemon runs to learn what is active here. By resource id.
+    pub async fn probe_all(&self) -> Vec<OpResult> {
+        let tasks: Vec<_> = self
+            .histories()
+            .into_iter()
+            .map(|history| {
+                let executor = self.clone();
+                tokio::spawn(async move { executor.probe(&history.resource).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            match task.await {
+                Ok(Ok(result)) => results.push(result),
+                Ok(Err(e)) => tracing::warn!(error = %e, "probe skipped"),
+                Err(e) => tracing::error!(error = %e, "probe task failed"),
+            }
+        }
+        results.sort_by(|a, b| a.resource.cmp(&b.resource));
+        results
+    }
+
     /// What this node records about a resource.
     pub fn history(&self, resource: &str) -> Option<ResourceHistory> {
         self.inner.history.get(resource)

@@ -57,11 +57,18 @@ async fn probe_after_restart_uses_the_recorded_parameters() {
         restarted.probe("never").await,
         Err(ExecError::NoHistory { .. })
     ));
+    let all: Vec<(String, i32)> = restarted
+        .probe_all()
+        .await
+        .into_iter()
+        .map(|r| (r.resource, r.rc))
+        .collect();
+    assert_eq!(vec![("d".to_owned(), 0), ("gone".to_owned(), 7)], all);
     let history = restarted.history("d").unwrap();
     assert_eq!(state, history.params["state"]);
     assert_eq!(ResourceState::Started, history.state);
     assert_eq!(
-        vec![Action::Start, Action::Monitor],
+        vec![Action::Start, Action::Monitor, Action::Monitor],
         history.ops.iter().map(|op| op.action).collect::<Vec<_>>()
     );
 }
