@@ -11,12 +11,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::conn::{AbortOnDrop, FrameReader, write_loop};
-use crate::frame::{self, Hello, Kind, Verdict};
+use crate::frame::{self, Hello, Kind, Message, Verdict};
 use crate::link::{HANDSHAKE_TIMEOUT_MS, QUEUE_FRAMES_MAX};
 use crate::session;
 use crate::transport::Shared;
@@ -139,32 +140,7 @@ async fn serve_connection(
                         let Ok(slot) = slots.clone().acquire_owned().await else {
                             return "handler slots closed".to_string();
                         };
-                        let (shared, queue, from) = (shared.clone(), queue.clone(), from.to_string());
-                        handlers.spawn(async move {
-                            // Answers "no reply" if the handler panics, so the caller
-                            // fails at once instead of at its timeout.
-                            let mut guard = NoReplyOnDrop {
-                                queue: (message.kind == Kind::Request).then(|| queue.clone()),
-                                id: message.id,
-                            };
-                            let reply = shared.handler.handle(&from, message.payload).await;
-                            guard.queue = None;
-                            drop(slot);
-                            if message.kind == Kind::Request {
-                                let answer = match reply {
-                                    Some(bytes) if bytes.len() <= shared.frame_bytes_max => {
-                                        frame::encode_message(Kind::Response, message.id, &bytes)
-                                    }
-                                    Some(bytes) => {
-                                        tracing::error!(peer = %from, len = bytes.len(), max = shared.frame_bytes_max,
-                                            "handler reply too large; answering with no reply");
-                                        frame::encode_message(Kind::NoReply, message.id, &[])
-                                    }
-                                    None => frame::encode_message(Kind::NoReply, message.id, &[]),
-                                };
-                                let _ = queue.send(answer).await;
-                            }
-                        });
+                        handlers.spawn(run_handler(shared.clone(), queue.clone(), from.to_string(), message, slot));
                     }
                     other => return format!("protocol error: unexpected {other:?} message"),
                 }
@@ -191,8 +167,43 @@ async fn serve_connection(
     }
 }
 
+/// Runs the handler on one request or one-way message and queues the answer.
+async fn run_handler(
+    shared: Arc<Shared>,
+    queue: mpsc::Sender<BytesMut>,
+    from: String,
+    message: Message,
+    slot: OwnedSemaphorePermit,
+) {
+    let wants_answer = message.kind == Kind::Request;
+    // Answers "no reply" if the handler panics, so the caller fails at once instead of at
+    // its timeout.
+    let mut guard = NoReplyOnDrop {
+        queue: wants_answer.then(|| queue.clone()),
+        id: message.id,
+    };
+    let reply = shared.handler.handle(&from, message.payload).await;
+    guard.queue = None;
+    drop(slot);
+    if !wants_answer {
+        return;
+    }
+    let answer = match reply {
+        Some(bytes) if bytes.len() <= shared.frame_bytes_max => {
+            frame::encode_message(Kind::Response, message.id, &bytes)
+        }
+        Some(bytes) => {
+            tracing::error!(peer = %from, len = bytes.len(), max = shared.frame_bytes_max,
+                "handler answer too large; answering with no reply");
+            frame::encode_message(Kind::NoReply, message.id, &[])
+        }
+        None => frame::encode_message(Kind::NoReply, message.id, &[]),
+    };
+    let _ = queue.send(answer).await;
+}
+
 struct NoReplyOnDrop {
-    queue: Option<mpsc::Sender<bytes::BytesMut>>,
+    queue: Option<mpsc::Sender<BytesMut>>,
     id: u64,
 }
 
