@@ -150,6 +150,8 @@ pub(crate) struct Rsc {
     pub(crate) is_remote_connection: bool,
     pub(crate) container: Option<RscIx>,
     pub(crate) line: u32,
+    /// The name the resource has in the status history (`rsc:3` for a clone instance).
+    pub(crate) history_name: Option<String>,
 }
 
 impl Rsc {
@@ -209,6 +211,7 @@ impl Rsc {
             is_remote_connection: false,
             container: None,
             line: 0,
+            history_name: None,
         }
     }
 

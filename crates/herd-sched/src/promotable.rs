@@ -27,7 +27,8 @@ pub(crate) fn promotion_score(c: &Cluster, inst: RscIx, node: NodeIx) -> (i64, b
             .get(&format!("master-{name}"))
             .or_else(|| attrs.get(&format!("promotion-{name}")))
     };
-    let value = lookup(&r.id).or_else(|| if r.unique { None } else { lookup(&r.base_id) });
+    let name = r.history_name.as_deref().unwrap_or(&r.id);
+    let value = lookup(name).or_else(|| if r.unique { None } else { lookup(&r.base_id) });
     match value.and_then(|v| crate::unpack::parse_score(Some(v))) {
         Some(s) => (s.value(), false),
         None => (0, true),

@@ -512,12 +512,11 @@ fn ticket(input: &Input, cluster: &mut Cluster, t: &TicketDef) {
             }
             continue;
         }
-        if role == Some(Role::Promoted) {
+        // Promoted-role tickets under loss-policy=demote (or in standby) only forbid
+        // promotion; otherwise losing the ticket stops the resource.
+        if role == Some(Role::Promoted) && (policy == "demote" || granted) {
             for n in 0..cluster.nodes.len() {
                 add_location(cluster, rsc, n, Score::MINUS_INFINITY, Some(Role::Promoted));
-            }
-            if policy != "demote" || granted {
-                continue;
             }
             continue;
         }

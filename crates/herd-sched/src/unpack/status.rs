@@ -288,6 +288,9 @@ fn unpack_lrm_resource(cluster: &mut Cluster, node: NodeIx, lrm: &LrmResource) {
     });
     let (role, on_fail) = replay(cluster, ix, node, &ops, false);
     let rsc = &mut cluster.rscs[ix];
+    if rsc.history_name.is_none() && (role > Role::Stopped || rsc.known_on.is_empty()) {
+        rsc.history_name = Some(lrm.id.clone());
+    }
     if !rsc.known_on.contains(&node) {
         rsc.known_on.push(node);
     }
