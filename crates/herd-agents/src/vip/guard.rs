@@ -24,6 +24,7 @@ pub(super) async fn probe_link(
     config: &Config,
     link: &Link,
     mac: Mac,
+    instance: &str,
 ) -> Result<String, AgentOutcome> {
     let ip = config.ip;
     let socket =
@@ -39,7 +40,7 @@ pub(super) async fn probe_link(
             link.name,
             mac_list(&report.claimants)
         );
-        tracing::warn!(%ip, nic = %link.name, "{warning}");
+        warn_once(instance, &warning);
     }
     if !report.claimants.is_empty() {
         return Err(AgentOutcome::fail(
@@ -58,7 +59,7 @@ pub(super) async fn probe_link(
             link.name,
             mac_string(&mac)
         );
-        tracing::warn!(%ip, nic = %link.name, "{reason}");
+        warn_once(instance, &reason);
         return Err(AgentOutcome::fail(ocf::ERR_GENERIC, reason));
     }
     Ok(format!(
@@ -115,11 +116,22 @@ pub(super) async fn announce(config: &Config, link: &Link, count: u32) -> Vec<St
             }
         });
     }
+    let rest = match (count, config.arp_bg) {
+        (1, _) => String::new(),
+        (_, true) => format!(
+            ", {} more every {} ms in the background",
+            count - 1,
+            config.arp_interval.as_millis()
+        ),
+        (_, false) => format!(
+            ", then {} more every {} ms",
+            count - 1,
+            config.arp_interval.as_millis()
+        ),
+    };
     vec![format!(
-        "announced {} on {} ({what}, {count}x every {} ms)",
-        config.ip,
-        link.name,
-        config.arp_interval.as_millis()
+        "announced {} on {} ({what}: 1 now{rest})",
+        config.ip, link.name
     )]
 }
 

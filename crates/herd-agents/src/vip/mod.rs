@@ -141,7 +141,7 @@ async fn check_link(
         };
         let probing = async {
             match config.probe {
-                true => Some(probe_link(config, &target.link, mac).await),
+                true => Some(probe_link(config, &target.link, mac, instance).await),
                 false => None,
             }
         };

@@ -5,5 +5,6 @@
 //! dnsmasq are Debian's packages (scripts/test installs them).
 
 mod daemons;
+mod figures;
 mod lab;
 mod vip;
