@@ -301,4 +301,15 @@ mod tests {
         assert!(decode_message(BytesMut::from(&[1, 0][..])).is_err());
         assert!(decode_message(BytesMut::from(&[99, 0, 0, 0, 0, 0, 0, 0, 0][..])).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_the_decoders(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = decode_hello(&bytes);
+            let _ = decode_verdict(&bytes);
+            let _ = decode_message(BytesMut::from(&bytes[..]));
+            let mut buf = BytesMut::from(&bytes[..]);
+            let _ = split_frame(&mut buf, 64);
+        }
+    }
 }

@@ -355,3 +355,20 @@ fn example_timing_table_is_valid_when_uncommented() {
     let config = parse(&text).unwrap();
     assert_eq!(config.timing, herd_config::Timing::default_profile());
 }
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_text_is_an_error_never_a_panic(text in "\\PC{0,200}") {
+        let _ = parse(&text);
+    }
+
+    #[test]
+    fn mangled_good_file_is_an_error_never_a_panic(cut in 0usize..400, insert in "[=\\[\\]\"a-z0-9 .:\n-]{0,12}") {
+        let cut = cut.min(GOOD.len());
+        let cut = (0..=cut).rev().find(|i| GOOD.is_char_boundary(*i)).unwrap_or(0);
+        let text = format!("{}{insert}{}", &GOOD[..cut], &GOOD[cut..]);
+        if let Err(err) = parse(&text) {
+            assert!(err.line().is_some_and(|line| line >= 1 && line <= text.lines().count() + 1), "{err}");
+        }
+    }
+}
