@@ -316,4 +316,34 @@ mod tests {
         sealed[frame::FRAME_HEADER_BYTES] ^= 1;
         assert!(b.open(&sealed[frame::FRAME_HEADER_BYTES..]).is_err());
     }
+
+    #[tokio::test]
+    async fn garbage_handshakes_are_errors_not_panics() {
+        let key = ClusterKey::from_bytes([3; 32]);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..300usize {
+            // xorshift: deterministic garbage of varying length after a valid preamble.
+            let len = round % 120;
+            let mut noise = Vec::with_capacity(len);
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                noise.push(seed as u8);
+            }
+            let mut input = Vec::from(&MAGIC[..]);
+            input.push(PROTOCOL_VERSION);
+            input.extend_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
+            input.extend_from_slice(&noise);
+            let (mut ours, mut theirs) = tokio::io::duplex(4096);
+            tokio::io::AsyncWriteExt::write_all(&mut theirs, &input)
+                .await
+                .unwrap();
+            drop(theirs);
+            assert!(
+                accept(&mut ours, &key, &prologue("c")).await.is_err(),
+                "round {round}"
+            );
+        }
+    }
 }
