@@ -26,6 +26,8 @@ use crate::{AgentFuture, AgentOutcome, AgentRequest, NativeAgent, ocf};
 pub(crate) struct Haproxy;
 
 const MASTER_SOCKET: &str = "master.sock";
+const LOG_CONFIG: &str = "herd-log.cfg";
+const LOG_SECTION: &str = "# written by herd's haproxy agent: logs go to stderr, i.e. daemon.log\nglobal\n    log stderr format raw local0 info\n";
 
 pub(crate) static SPEC: AgentSpec = AgentSpec {
     name: "haproxy",
@@ -80,6 +82,18 @@ pub(crate) static SPEC: AgentSpec = AgentSpec {
             required: false,
             unique: false,
             default: None,
+        },
+        ParamSpec {
+            name: "log_stderr",
+            shortdesc: "Log to daemon.log",
+            longdesc: "Load a generated global section (RUNTIME/herd-log.cfg, before the config) \
+                with a 'log stderr' target, so haproxy's logs land in daemon.log in the runtime \
+                directory: no syslog, /dev/log or chroot needed. Proxies log there with 'log \
+                global'. Skipped when the config already logs to stderr.",
+            kind: "boolean",
+            required: false,
+            unique: false,
+            default: Some("true"),
         },
     ],
     actions: &[
@@ -165,6 +179,7 @@ struct Config {
     common: Common,
     check: Check,
     check_address: Option<String>,
+    log_stderr: bool,
 }
 
 impl Config {
@@ -195,7 +210,33 @@ impl Config {
             },
             check,
             check_address,
+            log_stderr: params.bool("log_stderr")?,
         })
+    }
+}
+
+impl Config {
+    /// `-f` arguments: the generated log section (when wanted), then the user's config.
+    fn config_files(&self, daemon: &Daemon) -> Vec<String> {
+        let mut args = Vec::new();
+        let config_text = std::fs::read_to_string(&self.common.config).unwrap_or_default();
+        let logs_to_stderr = config_text
+            .lines()
+            .any(|line| line.trim_start().starts_with("log stderr"));
+        if self.log_stderr && !logs_to_stderr {
+            let generated = daemon.path(LOG_CONFIG);
+            let written = daemon
+                .prepare()
+                .and_then(|()| std::fs::write(&generated, LOG_SECTION));
+            match written {
+                Ok(()) => args.extend(["-f".to_string(), generated.display().to_string()]),
+                Err(error) => {
+                    tracing::warn!(file = %generated.display(), "cannot write haproxy log section: {error}")
+                }
+            }
+        }
+        args.extend(["-f".to_string(), self.common.config.display().to_string()]);
+        args
     }
 }
 
@@ -209,17 +250,17 @@ impl Service for Config {
     }
 
     fn run_args(&self, daemon: &Daemon) -> Vec<String> {
-        let mut args = vec!["-W".to_string(), "-db".to_string(), "-f".to_string()];
-        args.push(self.common.config.display().to_string());
+        let mut args = vec!["-W".to_string(), "-db".to_string()];
+        args.extend(self.config_files(daemon));
         args.push("-S".to_string());
         args.push(daemon.path(MASTER_SOCKET).display().to_string());
         args.extend(self.common.extra_args.iter().cloned());
         args
     }
 
-    fn check_args(&self, _daemon: &Daemon) -> Vec<String> {
-        let mut args = vec!["-c".to_string(), "-q".to_string(), "-f".to_string()];
-        args.push(self.common.config.display().to_string());
+    fn check_args(&self, daemon: &Daemon) -> Vec<String> {
+        let mut args = vec!["-c".to_string(), "-q".to_string()];
+        args.extend(self.config_files(daemon));
         args.extend(self.common.extra_args.iter().cloned());
         args
     }

@@ -87,15 +87,14 @@ fn http_get(ns: &str, ip: &str, port: u16) -> String {
 
 fn haproxy_config(path: &Path, bind: &str, body: &str) {
     let config = format!(
-        "global\n    log stderr format raw local0\n\
-         defaults\n    mode http\n    log global\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+        "defaults\n    mode http\n    log global\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
          frontend fe\n    bind {bind}\n{body}"
     );
     std::fs::write(path, config).expect("write config");
 }
 
 #[test]
-fn haproxy_serves_backend_through_floating_ip_side_by_side_and_reloads() {
+fn haproxy_serves_backend_through_floating_ip_and_instances_coexist() {
     let mut lab = Lab::new();
     let h1 = lab.host("h1", 1, None);
     let client = lab.host("cl", 10, None);
@@ -110,16 +109,9 @@ fn haproxy_serves_backend_through_floating_ip_side_by_side_and_reloads() {
     );
 
     let (cfg_a, cfg_b) = (dir.path().join("a.cfg"), dir.path().join("b.cfg"));
-    haproxy_config(
-        &cfg_a,
-        &format!("{vip}:80"),
-        &format!("    default_backend be\nbackend be\n    server s1 {backend_addr}\n"),
-    );
-    haproxy_config(
-        &cfg_b,
-        &format!("{vip}:81"),
-        "    http-request return status 200 content-type text/plain string instance-b\n",
-    );
+    let backend = format!("    default_backend be\nbackend be\n    server s1 {backend_addr}\n");
+    haproxy_config(&cfg_a, &format!("{vip}:80"), &backend);
+    haproxy_config(&cfg_b, &format!("{vip}:81"), &http_return("instance-b"));
     let (run_a, run_b) = (dir.path().join("run-a"), dir.path().join("run-b"));
     let check_a = format!("{vip}:80");
     let params_a = [
@@ -129,10 +121,10 @@ fn haproxy_serves_backend_through_floating_ip_side_by_side_and_reloads() {
     ];
     let params_b = [("config", cfg_b.to_str().unwrap())];
 
-    let started_a = agent(&h1.ns, "haproxy", "start", &params_a, &run_a);
-    assert_eq!(started_a.rc, ocf::SUCCESS, "{started_a:?}");
-    let started_b = agent(&h1.ns, "haproxy", "start", &params_b, &run_b);
-    assert_eq!(started_b.rc, ocf::SUCCESS, "{started_b:?}");
+    for (params, run) in [(&params_a[..], &run_a), (&params_b[..], &run_b)] {
+        let started = agent(&h1.ns, "haproxy", "start", params, run);
+        assert_eq!(started.rc, ocf::SUCCESS, "{started:?}");
+    }
     assert!(
         http_get(&client.ns, &vip, 80).contains("hello-from-backend"),
         "backend through the VIP"
@@ -143,27 +135,12 @@ fn haproxy_serves_backend_through_floating_ip_side_by_side_and_reloads() {
         assert_eq!(monitored.rc, ocf::SUCCESS, "{monitored:?}");
         assert!(run.join("master.sock").exists() && run.join("daemon.pid").exists());
     }
-
-    haproxy_config(
-        &cfg_b,
-        &format!("{vip}:81"),
-        "    http-request return status 200 content-type text/plain string instance-b2\n",
-    );
-    let monitored = agent(&h1.ns, "haproxy", "monitor", &params_b, &run_b);
-    assert_eq!(monitored.rc, ocf::SUCCESS, "{monitored:?}");
-    assert!(
-        monitored.output.contains("reloaded seamlessly"),
-        "monitor applies a changed config: {monitored:?}"
-    );
-    assert!(http_get(&client.ns, &vip, 81).contains("instance-b2"));
-
-    std::fs::write(&cfg_b, "frontend broken\n    bind nonsense\n").unwrap();
-    let refused = agent(&h1.ns, "haproxy", "reload", &params_b, &run_b);
-    assert_eq!(refused.rc, ocf::ERR_CONFIGURED, "{refused:?}");
-    assert!(
-        http_get(&client.ns, &vip, 81).contains("instance-b2"),
-        "the old config keeps serving"
-    );
+    let logged = (0..50).any(|_| {
+        let log = std::fs::read_to_string(run_a.join("daemon.log")).unwrap_or_default();
+        std::thread::sleep(Duration::from_millis(20));
+        log.contains("(fe/HTTP)")
+    });
+    assert!(logged, "haproxy's traffic log lands in daemon.log");
 
     assert_eq!(
         agent(&h1.ns, "haproxy", "stop", &params_a, &run_a).rc,
@@ -174,7 +151,7 @@ fn haproxy_serves_backend_through_floating_ip_side_by_side_and_reloads() {
         ocf::NOT_RUNNING
     );
     assert!(
-        http_get(&client.ns, &vip, 81).contains("instance-b2"),
+        http_get(&client.ns, &vip, 81).contains("instance-b"),
         "the other instance is untouched"
     );
     assert_eq!(
@@ -187,6 +164,53 @@ fn haproxy_serves_backend_through_floating_ip_side_by_side_and_reloads() {
         "stop is idempotent"
     );
     assert!(http_get(&client.ns, &vip, 81).starts_with("error"));
+}
+
+fn http_return(body: &str) -> String {
+    format!("    http-request return status 200 content-type text/plain string {body}\n")
+}
+
+#[test]
+fn haproxy_reloads_changed_config_seamlessly_and_keeps_old_config_on_error() {
+    let mut lab = Lab::new();
+    let ns = lab.bare("hr");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("r.cfg");
+    let run = dir.path().join("run");
+    haproxy_config(&cfg, "127.0.0.1:8082", &http_return("first"));
+    let params = [("config", cfg.to_str().unwrap())];
+    assert_eq!(
+        agent(&ns, "haproxy", "start", &params, &run).rc,
+        ocf::SUCCESS
+    );
+    assert!(http_get(&ns, "127.0.0.1", 8082).contains("first"));
+
+    haproxy_config(&cfg, "127.0.0.1:8082", &http_return("second"));
+    let monitored = agent(&ns, "haproxy", "monitor", &params, &run);
+    assert_eq!(monitored.rc, ocf::SUCCESS, "{monitored:?}");
+    assert!(
+        monitored.output.contains("reloaded seamlessly"),
+        "monitor applies a changed config: {monitored:?}"
+    );
+    assert!(http_get(&ns, "127.0.0.1", 8082).contains("second"));
+
+    std::fs::write(&cfg, "frontend broken\n    bind nonsense\n").unwrap();
+    let refused = agent(&ns, "haproxy", "reload", &params, &run);
+    assert_eq!(refused.rc, ocf::ERR_CONFIGURED, "{refused:?}");
+    let monitored = agent(&ns, "haproxy", "monitor", &params, &run);
+    assert_eq!(monitored.rc, ocf::SUCCESS, "still serving: {monitored:?}");
+    assert!(
+        monitored.output.contains("was not applied"),
+        "{monitored:?}"
+    );
+    assert!(
+        http_get(&ns, "127.0.0.1", 8082).contains("second"),
+        "the old config keeps serving"
+    );
+    assert_eq!(
+        agent(&ns, "haproxy", "stop", &params, &run).rc,
+        ocf::SUCCESS
+    );
 }
 
 #[test]

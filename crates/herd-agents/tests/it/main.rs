@@ -7,4 +7,5 @@
 mod daemons;
 mod figures;
 mod lab;
+mod metadata;
 mod vip;
