@@ -57,7 +57,7 @@ pub use frame::PROTOCOL_VERSION;
 pub use key::{CLUSTER_KEY_BYTES, ClusterKey, KeyError};
 pub use link::{INFLIGHT_PER_PEER_MAX, QUEUE_FRAMES_MAX};
 pub use server::{HANDLERS_PER_CONNECTION_MAX, INBOUND_CONNECTIONS_MAX};
-pub use transport::Transport;
+pub use transport::{REBIND_INTERVAL_MS, Transport};
 
 /// The default largest payload of one message, in bytes. Raft snapshots of the cluster
 /// state are a few MB; anything larger is refused by the sender and the receiver.

@@ -84,22 +84,42 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     /// Binds `config.listen` and starts connecting to every peer. Must run inside a tokio
-    /// runtime.
+    /// runtime. When some but not all addresses can be bound (a link's interface is not up
+    /// yet), the transport starts on the others and retries the missing ones every
+    /// [`REBIND_INTERVAL_MS`]; when none can be bound it fails.
     pub async fn start(
         config: TransportConfig,
         handler: Arc<dyn Handler>,
     ) -> Result<Transport, RpcError> {
         let mut listeners = Vec::with_capacity(config.listen.len());
+        let mut missing = Vec::new();
         for addr in &config.listen {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| RpcError::Bind {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => listeners.push(listener),
+                Err(source) => missing.push(RpcError::Bind {
                     addr: *addr,
                     source,
-                })?;
-            listeners.push(listener);
+                }),
+            }
         }
-        Transport::start_on(config, listeners, handler)
+        if listeners.is_empty() && !missing.is_empty() {
+            return Err(missing.swap_remove(0));
+        }
+        let transport = Transport::start_on(config, listeners, handler)?;
+        for err in missing {
+            let RpcError::Bind { addr, .. } = err else {
+                continue;
+            };
+            tracing::warn!(error = %err, "link address not available yet; the other link serves, retrying");
+            let shared = transport.inner.shared.clone();
+            let mut tasks = transport
+                .inner
+                .tasks
+                .lock()
+                .expect("tasks lock is never poisoned");
+            tasks.set.spawn(rebind(shared, addr));
+        }
+        Ok(transport)
     }
 
     /// Like [`Transport::start`] on listeners bound by the caller (tests bind port 0 first
@@ -362,6 +382,20 @@ impl Transport {
             Err(RpcError::TooLarge { len, max })
         } else {
             Ok(())
+        }
+    }
+}
+
+/// A listen address that could not be bound is retried this often.
+pub const REBIND_INTERVAL_MS: u64 = 2000;
+
+/// Retries binding `addr` until it works, then serves it.
+async fn rebind(shared: Arc<Shared>, addr: SocketAddr) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(REBIND_INTERVAL_MS)).await;
+        if let Ok(listener) = TcpListener::bind(addr).await {
+            tracing::info!(%addr, "listening on the link address now");
+            return server::serve(shared, listener).await;
         }
     }
 }

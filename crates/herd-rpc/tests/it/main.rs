@@ -628,6 +628,39 @@ async fn panicking_handler_fails_the_call_at_once() {
     assert!(n1.is_connected("n2"));
 }
 
+#[tokio::test]
+async fn missing_link_address_does_not_stop_the_transport() {
+    // 192.0.2.1 (TEST-NET-1) is on no interface here: binding it fails.
+    let l1 = listener().await;
+    let addr1 = l1.local_addr().unwrap();
+    let free = listener().await.local_addr().unwrap();
+    let absent: SocketAddr = "192.0.2.1:7400".parse().unwrap();
+    let n1 = Transport::start_on(
+        config("n1", vec![peer("n2", &[free, absent])], key(1)),
+        vec![l1],
+        Arc::new(Echo::default()),
+    )
+    .unwrap();
+    let mut c2 = config("n2", vec![peer("n1", &[addr1])], key(1));
+    c2.listen = vec![free, absent];
+    let n2 = Transport::start(c2, Arc::new(Echo::default()))
+        .await
+        .unwrap();
+    assert_eq!(n2.local_addrs(), &[free]);
+    let answer = n1
+        .call("n2", Bytes::from_static(b"x"), CALL_TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(answer.as_ref(), b"n1:x");
+    // With no address at all, start fails and names the address.
+    let mut c3 = config("n3", vec![], key(1));
+    c3.listen = vec![absent];
+    let err = Transport::start(c3, Arc::new(Echo::default()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("192.0.2.1:7400"), "{err}");
+}
+
 /// Forwards one TCP connection at a time to `target` until `cut` is set, then drops
 /// everything silently (reads and discards), like a dead switch port.
 /// With `bytes_per_sec`, each direction is throttled to that rate, like a slow link.
