@@ -59,6 +59,35 @@ impl std::fmt::Debug for Executor {
     }
 }
 
+/// Removes an operation from the running table when it ends, or when its caller drops it.
+/// An action dropped before it finished is recorded as abandoned (see
+/// `HistoryStore::record_abandoned`); its agent's process group was killed.
+struct Registered<'a> {
+    inner: &'a Inner,
+    call_id: u64,
+    request: &'a OpRequest,
+    finished: bool,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.inner.running.lock() {
+            running.remove(&self.call_id);
+        }
+        if !self.finished {
+            let raw = RawResult::own(
+                crate::rc::OcfRc::ErrGeneric,
+                ExecStatus::Cancelled,
+                "abandoned by its caller while running; the agent was killed".to_owned(),
+            );
+            let result =
+                self.inner
+                    .finish(self.request, raw, self.call_id, now_ms(), Instant::now());
+            self.inner.history.record_abandoned(self.request, &result);
+        }
+    }
+}
+
 /// Whether an operation waits for one of the node's action slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
@@ -304,13 +333,17 @@ impl Inner {
                     abort,
                 },
             );
+        let mut registered = Registered {
+            inner: self,
+            call_id,
+            request: &request,
+            finished: false,
+        };
         let started_ms = now_ms();
         let clock = Instant::now();
         let raw = self.run_raw(&request, Some(abort_rx), grace_ms).await;
-        self.running
-            .lock()
-            .expect("running table is never poisoned")
-            .remove(&call_id);
+        registered.finished = true;
+        drop(registered);
         let result = self.finish(&request, raw, call_id, started_ms, clock);
         if let Err(e) = self.history.record(&request, &result).await {
             tracing::error!(resource = %request.resource, error = %e, "operation history not written");

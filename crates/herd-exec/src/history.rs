@@ -187,8 +187,31 @@ impl HistoryStore {
         request: &OpRequest,
         result: &OpResult,
     ) -> Result<(), ExecError> {
+        match self.apply(request, result) {
+            Some(snapshot) => self.persist(snapshot).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Records, synchronously, an action whose caller dropped it while it ran (its agent
+    /// was killed): a state-changing action leaves the resource failed, so that a lease
+    /// loss still stops it. Used from `Drop`, hence no async and no error but a log line.
+    pub(crate) fn record_abandoned(&self, request: &OpRequest, result: &OpResult) {
+        let Some(snapshot) = self.apply(request, result) else {
+            return;
+        };
+        let Some(dir) = &self.dir else { return };
+        let path = dir.join(file_name(&snapshot.resource));
+        let bytes = serde_json::to_vec_pretty(&snapshot).expect("a history always serializes");
+        if let Err(e) = write_atomic(&path, &bytes) {
+            tracing::error!(path = %path.display(), error = %e, "operation history not written");
+        }
+    }
+
+    /// Updates the in-memory history; returns the new history when it should be written.
+    fn apply(&self, request: &OpRequest, result: &OpResult) -> Option<ResourceHistory> {
         if result.action == Action::MetaData {
-            return Ok(());
+            return None;
         }
         let snapshot = {
             let mut map = self.map.lock().expect("history lock is never poisoned");
@@ -213,7 +236,7 @@ impl HistoryStore {
                     .is_some_and(|op| op.rc == result.rc && op.status == result.status);
             let state = next_state(history.state, result).unwrap_or(history.state);
             if repeat && state == history.state {
-                return Ok(());
+                return None;
             }
             history.agent = request.agent.clone();
             history.params = request.params.clone();
@@ -233,7 +256,7 @@ impl HistoryStore {
             history.ops.drain(..excess);
             history.clone()
         };
-        self.persist(snapshot).await
+        Some(snapshot)
     }
 
     /// Forgets a resource (after a cleanup): memory and file.

@@ -124,6 +124,21 @@ async fn terminate(child: &mut Child, pgid: Option<u32>, grace: Duration) -> boo
     escalated
 }
 
+/// Kills the process group if the run is dropped before the agent ended (its caller gave
+/// up on it): nothing of an abandoned action may go on running.
+struct GroupGuard {
+    pgid: Option<u32>,
+    armed: bool,
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            signal_group(self.pgid, Signal::SIGKILL);
+        }
+    }
+}
+
 async fn until_aborted(mut abort: watch::Receiver<bool>) {
     if abort.wait_for(|aborted| *aborted).await.is_err() {
         std::future::pending::<()>().await;
@@ -158,6 +173,7 @@ pub(crate) async fn run(
         }
     };
     let pgid = child.id();
+    let mut guard = GroupGuard { pgid, armed: true };
     let stdout: Buffer = Arc::default();
     let stderr: Buffer = Arc::default();
     let mut readers = Vec::new();
@@ -177,6 +193,7 @@ pub(crate) async fn run(
             Exit::Aborted
         }
     };
+    guard.armed = false;
     for reader in readers {
         let abort_handle = reader.abort_handle();
         if tokio::time::timeout(Duration::from_millis(OUTPUT_DRAIN_MS), reader)

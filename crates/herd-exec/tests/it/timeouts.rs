@@ -70,3 +70,44 @@ async fn agent_that_exits_on_sigterm_needs_no_sigkill() {
         began.elapsed()
     );
 }
+
+#[tokio::test]
+async fn an_action_whose_caller_gives_up_is_killed_with_its_group() {
+    let fx = Fixture::new();
+    let exec = fx.executor();
+    let state = fx.state("dropped.state");
+    let params = [("state", state.as_str()), ("hang_on", "start")];
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(500),
+        exec.execute(request(
+            "dropped",
+            "ocf:test:testagent",
+            Action::Start,
+            &params,
+        )),
+    )
+    .await;
+    assert!(
+        gave_up.is_err(),
+        "the start hangs, so the caller's timeout fires"
+    );
+    let sleeper = std::fs::read_to_string(format!("{state}.sleeper")).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        process_gone(&sleeper),
+        "the abandoned agent's child {sleeper} still runs"
+    );
+    assert_eq!(
+        Some(ResourceState::Failed),
+        exec.history("dropped").map(|h| h.state),
+        "an abandoned start may have left something running"
+    );
+    let report = exec
+        .stop_all_active(Instant::now() + Duration::from_secs(2))
+        .await;
+    assert_eq!(
+        0, report.actions_aborted,
+        "the abandoned action left the running table"
+    );
+    assert_eq!(vec!["dropped"], report.stopped, "a lease loss stops it");
+}
