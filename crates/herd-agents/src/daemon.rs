@@ -20,6 +20,9 @@ use tokio::time::Instant;
 
 const POLL: Duration = Duration::from_millis(25);
 const LOG_TAIL_BYTES: u64 = 2048;
+/// daemon.log is copied to daemon.log.1 and emptied past this size (runtime directories
+/// usually live on tmpfs, i.e. in RAM).
+pub(crate) const LOG_BYTES_MAX: u64 = 8 * 1024 * 1024;
 
 /// A daemon's files inside one runtime directory.
 #[derive(Debug, Clone)]
@@ -121,6 +124,22 @@ impl Daemon {
         Err(format!("process {pid} survived SIGKILL"))
     }
 
+    /// Copies daemon.log to daemon.log.1 and empties it when it is larger than `max_bytes`.
+    /// The daemon writes with O_APPEND, so it goes on at the new end. Returns whether it did.
+    pub(crate) fn rotate_log(&self, max_bytes: u64) -> io::Result<bool> {
+        let log = self.log_file();
+        match fs::metadata(&log) {
+            Ok(meta) if meta.len() > max_bytes => {
+                fs::copy(&log, self.path("daemon.log.1"))?;
+                fs::OpenOptions::new().write(true).open(&log)?.set_len(0)?;
+                Ok(true)
+            }
+            Ok(_) => Ok(false),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
     /// The last lines of the daemon's log, for error messages.
     pub(crate) fn log_tail(&self) -> String {
         let read = || -> io::Result<String> {
@@ -209,6 +228,23 @@ mod tests {
             daemon.stop(Duration::from_millis(300)).await,
             Ok(false),
             "stopping again is fine"
+        );
+    }
+
+    #[test]
+    fn big_log_is_copied_aside_and_emptied() {
+        let dir = tempfile::tempdir().unwrap();
+        let daemon = Daemon::new(Path::new("/bin/sh"), dir.path());
+        fs::write(daemon.log_file(), "x".repeat(100)).unwrap();
+        assert!(!daemon.rotate_log(100).unwrap());
+        fs::write(daemon.log_file(), "y".repeat(101)).unwrap();
+        assert!(daemon.rotate_log(100).unwrap());
+        assert_eq!(fs::metadata(daemon.log_file()).unwrap().len(), 0);
+        assert_eq!(
+            fs::read_to_string(dir.path().join("daemon.log.1"))
+                .unwrap()
+                .len(),
+            101
         );
     }
 

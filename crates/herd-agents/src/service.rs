@@ -3,7 +3,8 @@
 //! start: config syntax check, spawn in the foreground in its own session (`crate::daemon`),
 //! wait until the health check passes. stop: TERM, then KILL at the budget. monitor: the
 //! process is alive, the health check passes, and a changed config file is applied (reload).
-//! reload: syntax check, then the daemon's own reload. A daemon's specifics (command line,
+//! reload: syntax check, then the daemon's own reload. monitor also keeps daemon.log
+//! bounded (copy to daemon.log.1 and empty past `LOG_BYTES_MAX`). A daemon's specifics (command line,
 //! health check, reload) live in its module. I/O: processes, files, the health checks.
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::daemon::{Daemon, alive, file_digest};
+use crate::daemon::{Daemon, LOG_BYTES_MAX, alive, file_digest};
 use crate::{AgentOutcome, ocf};
 
 const DIGEST_FILE: &str = "config.digest";
@@ -166,6 +167,11 @@ async fn monitor<S: Service>(service: &S, daemon: &Daemon, budget: Duration) -> 
         }
     };
     let mut output = format!("{label} running (pid {pid}): {summary}");
+    match daemon.rotate_log(LOG_BYTES_MAX) {
+        Ok(true) => output.push_str("\nrotated daemon.log to daemon.log.1"),
+        Ok(false) => {}
+        Err(error) => tracing::warn!(daemon = label, "cannot rotate daemon.log: {error}"),
+    }
     let stored = std::fs::read_to_string(daemon.path(DIGEST_FILE)).unwrap_or_default();
     let current = file_digest(&service.common().config).unwrap_or_default();
     if !current.is_empty() && stored != current {
