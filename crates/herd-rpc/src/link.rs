@@ -272,16 +272,7 @@ async fn dial(
         let (verdict, name, session) =
             session::initiate(&mut stream, &shared.key, &shared.prologue, &hello)
                 .await
-                .map_err(|err| {
-                    match err {
-                session::HandshakeError::Closed => {
-                    "the peer closed the connection during the handshake (does it hold the same \
-                     cluster key and cluster name?)"
-                        .to_string()
-                }
-                other => other.to_string(),
-            }
-                })?;
+                .map_err(handshake_error_text)?;
         match verdict {
             Verdict::Accepted if name == peer.name => Ok((stream, Arc::new(session))),
             Verdict::Accepted => Err(format!(
@@ -302,6 +293,16 @@ async fn dial(
     match tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), attempt).await {
         Ok(result) => result,
         Err(_) => Err(format!("no answer within {HANDSHAKE_TIMEOUT_MS} ms")),
+    }
+}
+
+/// One log line for a failed initiator handshake.
+fn handshake_error_text(err: session::HandshakeError) -> String {
+    match err {
+        session::HandshakeError::Closed => "the peer closed the connection during the handshake \
+            (does it hold the same cluster key and cluster name?)"
+            .to_string(),
+        other => other.to_string(),
     }
 }
 
