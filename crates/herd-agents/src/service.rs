@@ -4,8 +4,9 @@
 //! wait until the health check passes. stop: TERM, then KILL at the budget. monitor: the
 //! process is alive, the health check passes, and a changed config file is applied (reload).
 //! reload: syntax check, then the daemon's own reload. monitor also keeps daemon.log
-//! bounded (copy to daemon.log.1 and empty past `LOG_BYTES_MAX`). A daemon's specifics (command line,
-//! health check, reload) live in its module. I/O: processes, files, the health checks.
+//! bounded (copy to daemon.log.1 and empty past `LOG_BYTES_MAX`). A daemon's specifics
+//! (command line, health check, reload) live in its module.
+//! I/O: processes, files, the health checks.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
