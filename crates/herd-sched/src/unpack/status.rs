@@ -51,13 +51,14 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
                 .get_or_insert_with(|| "node is unclean".into());
         }
     }
+    let index = instance_index(cluster);
     for &(ix, ns) in &states {
         let node = &cluster.nodes[ix];
         if !(node.online || (fencing && node.unclean)) {
             continue;
         }
         for lrm in &ns.resources {
-            unpack_lrm_resource(cluster, ix, lrm);
+            unpack_lrm_resource(cluster, &index, ix, lrm);
         }
     }
     apply_fail_counts(cluster);
@@ -156,73 +157,83 @@ fn num(text: &Option<String>) -> i64 {
         .unwrap_or(0)
 }
 
+/// Clone instance primitives by their configured (base) id.
+pub(crate) type InstanceIndex = std::collections::HashMap<String, Vec<RscIx>>;
+
+fn instance_index(cluster: &Cluster) -> InstanceIndex {
+    let mut map: InstanceIndex = std::collections::HashMap::new();
+    for (i, r) in cluster.rscs.iter().enumerate() {
+        if r.variant == Variant::Primitive && r.is_clone_instance() {
+            map.entry(r.base_id.clone()).or_default().push(i);
+        }
+    }
+    map
+}
+
+fn suffix(id: &str) -> Option<&str> {
+    id.rsplit_once(':')
+        .map(|(_, n)| n)
+        .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// Finds the resource (clone instance included) a history entry belongs to.
-fn find_resource(cluster: &mut Cluster, node: NodeIx, lrm: &LrmResource) -> Option<RscIx> {
+fn find_resource(
+    cluster: &Cluster,
+    index: &InstanceIndex,
+    node: NodeIx,
+    lrm: &LrmResource,
+) -> Option<RscIx> {
     if let Some(&ix) = cluster.by_id.get(&lrm.id) {
         let r = &cluster.rscs[ix];
-        if r.variant == Variant::Primitive {
-            if r.parent.is_none_or(|p| !in_anonymous_clone(cluster, p)) {
-                return Some(ix);
-            }
+        if r.variant == Variant::Primitive
+            && r.parent.is_none_or(|p| !in_anonymous_clone(cluster, p))
+        {
+            return Some(ix);
         }
     }
-    let base = lrm.id.rsplit_once(':').map_or(lrm.id.as_str(), |(b, n)| {
-        if n.chars().all(|c| c.is_ascii_digit()) {
-            b
-        } else {
-            lrm.id.as_str()
-        }
-    });
-    // Candidate primitives: instances whose base id matches.
-    let candidates: Vec<RscIx> = cluster
-        .rscs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| {
-            r.variant == Variant::Primitive && r.base_id == base && r.is_clone_instance()
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if candidates.is_empty() {
-        return None;
-    }
-    let clone = clone_of(cluster, candidates[0])?;
+    let base = match suffix(&lrm.id) {
+        Some(n) => &lrm.id[..lrm.id.len() - n.len() - 1],
+        None => lrm.id.as_str(),
+    };
+    let candidates = index.get(base)?;
+    let clone = clone_of(cluster, *candidates.first()?)?;
     if cluster.rscs[clone].unique {
         return candidates
-            .into_iter()
-            .find(|&c| cluster.rscs[c].id == lrm.id);
-    }
-    // Anonymous: an instance already active on this node, else the first free one.
-    let instance_of = |c: RscIx| {
-        cluster.rscs[clone]
-            .children
             .iter()
             .copied()
-            .find(|&i| i == c || cluster.rscs[c].parent == Some(i))
-    };
-    let active_here = |cluster: &Cluster, inst: RscIx| {
-        cluster.primitives(inst).iter().any(|&p| {
-            cluster.rscs[p].running_on.contains(&node) || cluster.rscs[p].known_on.contains(&node)
-        })
-    };
-    for &c in &candidates {
-        if let Some(inst) = instance_of(c) {
-            if active_here(cluster, inst) {
-                return Some(c);
-            }
-        }
+            .find(|&c| cluster.rscs[c].id == lrm.id);
     }
-    for &c in &candidates {
-        if let Some(inst) = instance_of(c) {
-            let busy = cluster.primitives(inst).iter().any(|&p| {
-                !cluster.rscs[p].running_on.is_empty() || cluster.rscs[p].known_on.contains(&node)
+    let instance_of = |c: RscIx| match cluster.rscs[c].parent {
+        Some(p) if p != clone => p,
+        _ => c,
+    };
+    let known_here = |p: RscIx| cluster.rscs[p].running_on.contains(&node);
+    // The same history entry, or a sibling member of a cloned group seen here under the
+    // same instance number.
+    for &c in candidates {
+        if known_here(c) && cluster.rscs[c].history_name.as_deref() == Some(lrm.id.as_str()) {
+            return Some(c);
+        }
+        let inst = instance_of(c);
+        if inst != c && !known_here(c) {
+            let sibling = cluster.rscs[inst].children.iter().any(|&m| {
+                m != c
+                    && known_here(m)
+                    && cluster.rscs[m].history_name.as_deref().and_then(suffix) == suffix(&lrm.id)
             });
-            if !busy {
+            if sibling {
                 return Some(c);
             }
         }
     }
-    None
+    // Otherwise the first instance not active anywhere.
+    candidates.iter().copied().find(|&c| {
+        let inst = instance_of(c);
+        cluster
+            .primitives(inst)
+            .iter()
+            .all(|&p| cluster.rscs[p].running_on.is_empty())
+    })
 }
 
 fn in_anonymous_clone(cluster: &Cluster, rsc: RscIx) -> bool {
@@ -260,8 +271,13 @@ fn create_orphan(cluster: &mut Cluster, lrm: &LrmResource) -> RscIx {
     ix
 }
 
-fn unpack_lrm_resource(cluster: &mut Cluster, node: NodeIx, lrm: &LrmResource) {
-    let ix = match find_resource(cluster, node, lrm) {
+fn unpack_lrm_resource(
+    cluster: &mut Cluster,
+    index: &InstanceIndex,
+    node: NodeIx,
+    lrm: &LrmResource,
+) {
+    let ix = match find_resource(cluster, index, node, lrm) {
         Some(ix) => ix,
         None => {
             if lrm.container.is_some()
@@ -278,7 +294,19 @@ fn unpack_lrm_resource(cluster: &mut Cluster, node: NodeIx, lrm: &LrmResource) {
             if role <= Role::Stopped {
                 return;
             }
-            create_orphan(cluster, lrm)
+            let base = suffix(&lrm.id).map(|n| &lrm.id[..lrm.id.len() - n.len() - 1]);
+            let clone = base
+                .and_then(|b| index.get(b))
+                .and_then(|c| c.first().copied())
+                .and_then(|c| clone_of(cluster, c));
+            let o = create_orphan(cluster, lrm);
+            if let Some(clone) = clone {
+                // An extra instance of a clone: listed with the clone's instances.
+                cluster.top.pop();
+                cluster.rscs[o].parent = Some(clone);
+                cluster.rscs[clone].children.push(o);
+            }
+            o
         }
     };
     let mut ops: Vec<&LrmOp> = lrm.ops.iter().collect();
@@ -288,9 +316,8 @@ fn unpack_lrm_resource(cluster: &mut Cluster, node: NodeIx, lrm: &LrmResource) {
     });
     let (role, on_fail) = replay(cluster, ix, node, &ops, false);
     let rsc = &mut cluster.rscs[ix];
-    if rsc.history_name.is_none() && (role > Role::Stopped || rsc.known_on.is_empty()) {
-        rsc.history_name = Some(lrm.id.clone());
-    }
+    // The last history entry mapped to an instance names it (promotion scores use it).
+    rsc.history_name = Some(lrm.id.clone());
     if !rsc.known_on.contains(&node) {
         rsc.known_on.push(node);
     }
