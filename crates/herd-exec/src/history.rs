@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -140,6 +141,9 @@ impl HistoryStore {
             why,
         };
         fs::create_dir_all(dir).map_err(|e| error(format!("cannot create the directory: {e}")))?;
+        // Parameters may hold secrets (passwords of database agents): owner only.
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| error(format!("cannot restrict the directory to its owner: {e}")))?;
         let entries =
             fs::read_dir(dir).map_err(|e| error(format!("cannot list the directory: {e}")))?;
         let mut map = store.map.lock().expect("history lock is never poisoned");

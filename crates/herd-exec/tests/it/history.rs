@@ -90,6 +90,10 @@ async fn history_files_are_versioned_and_unreadable_ones_set_aside() {
     let file = fx.path("history/v:0.json");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("\"format\": 1"), "{text}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(fx.path("history")).unwrap().permissions(),
+    );
+    assert_eq!(0o700, mode & 0o777, "parameters may hold secrets");
     assert!(
         !fx.path("history/.v:0.json.tmp").exists(),
         "no temporary file is left behind"
