@@ -391,6 +391,30 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
             if e.first.actions.is_empty() && !e.runnable_left {
                 continue;
             }
+            if e.implies_then {
+                let required: Vec<&usize> = e
+                    .first
+                    .actions
+                    .iter()
+                    .filter(|&&f| !acts[f].optional && acts[f].node_ix.is_some())
+                    .collect();
+                if !required.is_empty() {
+                    for &t in &e.then {
+                        if acts[t].optional
+                            && acts[t].node_ix.is_some()
+                            && c.rscs[acts[t].rsc_ix].managed
+                        {
+                            acts[t].optional = false;
+                            if acts[t].reason.is_none()
+                                && acts[t].rsc_ix != acts[*required[0]].rsc_ix
+                            {
+                                acts[t].reason = Some(format!("required {}", e.first.label));
+                            }
+                            changed = true;
+                        }
+                    }
+                }
+            }
             if e.runnable_left {
                 let runnable = if e.first.actions.is_empty() {
                     true
@@ -421,30 +445,6 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                                 || acts[t].reason.as_deref() == Some("node availability")
                             {
                                 acts[t].reason = Some(format!("unrunnable {}", e.first.label));
-                            }
-                            changed = true;
-                        }
-                    }
-                }
-            }
-            if e.implies_then {
-                let required: Vec<&usize> = e
-                    .first
-                    .actions
-                    .iter()
-                    .filter(|&&f| !acts[f].optional && acts[f].runnable)
-                    .collect();
-                if !required.is_empty() {
-                    for &t in &e.then {
-                        if acts[t].optional
-                            && acts[t].node_ix.is_some()
-                            && c.rscs[acts[t].rsc_ix].managed
-                        {
-                            acts[t].optional = false;
-                            if acts[t].reason.is_none()
-                                && acts[t].rsc_ix != acts[*required[0]].rsc_ix
-                            {
-                                acts[t].reason = Some(format!("required {}", e.first.label));
                             }
                             changed = true;
                         }

@@ -52,6 +52,10 @@ fn current_role(c: &Cluster, inst: RscIx) -> Role {
         .unwrap_or(Role::Stopped)
 }
 
+fn failed(c: &Cluster, inst: RscIx) -> bool {
+    c.primitives(inst).iter().any(|&p| c.rscs[p].failed)
+}
+
 fn set_next(c: &mut Cluster, inst: RscIx, role: Role) {
     for p in c.primitives(inst) {
         if c.rscs[p].assigned.is_some() {
@@ -125,6 +129,7 @@ pub(crate) fn set_roles(c: &mut Cluster, clone: RscIx) {
     prio.sort_by(|a, b| {
         b.1.cmp(&a.1)
             .then_with(|| current_role(c, b.0).cmp(&current_role(c, a.0)))
+            .then_with(|| failed(c, a.0).cmp(&failed(c, b.0)))
             .then(a.0.cmp(&b.0))
     });
     let max = c.rscs[clone].promoted_max;
