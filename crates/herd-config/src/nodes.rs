@@ -171,9 +171,17 @@ fn read_addrs(table: &Table<'_, '_>) -> Result<Vec<(SocketAddr, usize)>, ConfigE
                 "a list of strings like \"10.0.0.1:7400\"",
             ));
         };
-        let addr = parse_addr(text).ok_or_else(|| table.invalid("addrs", line, format!(
-            "invalid address {text:?} (use IP:PORT such as \"10.0.0.1:7400\" or \"[fd00::1]:7400\"; \
-             host names are not resolved)")))?;
+        let addr = parse_addr(text).ok_or_else(|| {
+            let message = if has_bad_port(text) {
+                format!("invalid port in {text:?} (use a port from 1 to 65535)")
+            } else {
+                format!(
+                    "invalid address {text:?} (use IP:PORT such as \"10.0.0.1:7400\" or \
+                     \"[fd00::1]:7400\"; host names are not resolved)"
+                )
+            };
+            table.invalid("addrs", line, message)
+        })?;
         if addr.port() == 0 || addr.ip().is_unspecified() {
             return Err(table.invalid("addrs", line, format!(
                 "address {addr} cannot be dialed (use the node's real address and a nonzero port)")));
@@ -201,6 +209,18 @@ fn parse_addr(text: &str) -> Option<SocketAddr> {
         .map(|ip| SocketAddr::new(ip, DEFAULT_PORT))
 }
 
+/// An IP address followed by something that is not a port number.
+fn has_bad_port(text: &str) -> bool {
+    let Some((host, port)) = text.trim().rsplit_once(':') else {
+        return false;
+    };
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    host.parse::<IpAddr>().is_ok() && port.parse::<u16>().is_err()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +231,8 @@ mod tests {
         assert_eq!(parse_addr("[fd00::1]"), "[fd00::1]:7400".parse().ok());
         assert_eq!(parse_addr("[fd00::1]:99"), "[fd00::1]:99".parse().ok());
         assert_eq!(parse_addr("node1:7400"), None);
+        assert!(has_bad_port("127.0.0.1:405591"));
+        assert!(has_bad_port("[fd00::1]:x"));
+        assert!(!has_bad_port("node1:7400"));
     }
 }

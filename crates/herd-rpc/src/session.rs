@@ -36,6 +36,8 @@ const NOISE_PLAIN_BYTES_MAX: usize = NOISE_MESSAGE_BYTES_MAX - NOISE_TAG_BYTES;
 pub(crate) enum HandshakeError {
     #[error("{0}")]
     Frame(#[from] FrameError),
+    #[error("handshake message of {len} bytes is larger than the limit of {max} bytes")]
+    TooLarge { len: usize, max: usize },
     #[error("the peer does not hold this cluster's key (or belongs to another cluster)")]
     WrongKey,
     #[error("connection closed during the handshake")]
@@ -176,11 +178,10 @@ async fn read_handshake_message<S: AsyncRead + Unpin>(
     stream.read_exact(&mut len).await?;
     let len = usize::from(u16::from_be_bytes(len));
     if len > HANDSHAKE_BYTES_MAX {
-        return Err(FrameError::TooLarge {
+        return Err(HandshakeError::TooLarge {
             len,
             max: HANDSHAKE_BYTES_MAX,
-        }
-        .into());
+        });
     }
     let mut message = vec![0u8; len];
     stream.read_exact(&mut message).await?;
