@@ -53,17 +53,6 @@ impl LinkSocket {
         self.send(&frame).await
     }
 
-    /// Sends `count` announcements `interval` apart (the first at once).
-    pub(crate) async fn announce_times(&self, count: u32, interval: Duration) -> io::Result<()> {
-        for n in 0..count {
-            if n > 0 {
-                tokio::time::sleep(interval).await;
-            }
-            self.announce().await?;
-        }
-        Ok(())
-    }
-
     /// Sends `count` probes spread over `budget` and listens until the budget is spent.
     pub(crate) async fn probe(&self, count: u32, budget: Duration) -> io::Result<ProbeReport> {
         let probe = match self.ip {

@@ -5,9 +5,11 @@
 //! I/O: AF_PACKET sockets (`crate::net::packet`) and bridge FDB dumps over netlink.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::link_name;
@@ -98,23 +100,31 @@ pub(super) async fn announce(config: &Config, link: &Link, count: u32) -> Vec<St
     } else {
         "unsolicited neighbour advertisement"
     };
-    if count > 1 && !config.arp_bg {
-        tokio::time::sleep(config.arp_interval).await;
-        if let Err(error) = socket.announce_times(count - 1, config.arp_interval).await {
-            return vec![format!(
-                "warning: announcing {} on {} failed: {error}",
-                config.ip, link.name
-            )];
-        }
-    } else if count > 1 {
-        let interval = config.arp_interval;
-        let ip = config.ip;
-        tokio::spawn(async move {
-            tokio::time::sleep(interval).await;
-            if let Err(error) = socket.announce_times(count - 1, interval).await {
-                tracing::warn!(%ip, "announcing the address failed: {error}");
+    if count > 1 {
+        let netlink = match Netlink::open() {
+            Ok(netlink) => netlink,
+            Err(error) => return vec![format!("warning: cannot announce {}: {error}", config.ip)],
+        };
+        let more = repeat_announcements(
+            socket,
+            netlink,
+            link.index,
+            config.ip,
+            count - 1,
+            config.arp_interval,
+        );
+        if config.arp_bg {
+            let task = tokio::spawn(more);
+            let previous = BACKGROUND
+                .lock()
+                .ok()
+                .and_then(|mut tasks| tasks.insert(config.ip, task.abort_handle()));
+            if let Some(previous) = previous {
+                previous.abort();
             }
-        });
+        } else {
+            more.await;
+        }
     }
     let rest = match (count, config.arp_bg) {
         (1, _) => String::new(),
@@ -133,6 +143,48 @@ pub(super) async fn announce(config: &Config, link: &Link, count: u32) -> Vec<St
         "announced {} on {} ({what}: 1 now{rest})",
         config.ip, link.name
     )]
+}
+
+/// Announcements still to be sent in the background, per address; `stop` cancels them.
+static BACKGROUND: Mutex<BTreeMap<IpAddr, AbortHandle>> = Mutex::new(BTreeMap::new());
+
+/// Cancels background announcements of `ip` (the address is going away: announcing it
+/// after a failover would point the neighbours back at this host).
+pub(super) fn cancel_announcements(ip: IpAddr) {
+    let task = BACKGROUND
+        .lock()
+        .ok()
+        .and_then(|mut tasks| tasks.remove(&ip));
+    if let Some(task) = task {
+        task.abort();
+    }
+}
+
+/// Sends `count` more announcements `interval` apart, each only while the address is still
+/// on interface `index`.
+async fn repeat_announcements(
+    socket: LinkSocket,
+    mut netlink: Netlink,
+    index: u32,
+    ip: IpAddr,
+    count: u32,
+    interval: Duration,
+) {
+    for _ in 0..count {
+        tokio::time::sleep(interval).await;
+        let present = netlink.addrs().map(|addrs| {
+            addrs
+                .iter()
+                .any(|addr| addr.ip == ip && addr.index == index)
+        });
+        if !matches!(present, Ok(true)) {
+            return;
+        }
+        if let Err(error) = socket.announce().await {
+            tracing::warn!(%ip, "announcing the address failed: {error}");
+            return;
+        }
+    }
 }
 
 /// Samples the bridge forwarding database for `window` (every 20 ms): MAC -> ports seen.

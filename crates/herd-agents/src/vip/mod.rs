@@ -19,7 +19,10 @@ use crate::net::netlink::{Addr, IFA_F_NODAD, Link, Netlink, NetlinkError};
 use crate::net::packet::LinkSocket;
 use crate::params::Params;
 use crate::{AgentFuture, AgentOutcome, AgentRequest, NativeAgent, ocf};
-use guard::{announce, duplicate_mac_warnings, mac_list, probe_link, warn_once, watch_fdb};
+use guard::{
+    announce, cancel_announcements, duplicate_mac_warnings, mac_list, probe_link, warn_once,
+    watch_fdb,
+};
 use spec::Config;
 pub(crate) use spec::SPEC;
 
@@ -170,6 +173,7 @@ async fn check_link(
 }
 
 fn stop(config: &Config) -> AgentOutcome {
+    cancel_announcements(config.ip);
     let result = (|| {
         let mut netlink = Netlink::open()?;
         let links = netlink.links()?;

@@ -181,6 +181,59 @@ where
     .expect("namespace thread panicked")
 }
 
+/// A tokio runtime whose worker lives in a namespace and outlives single calls, like the
+/// herd daemon's: background tasks an agent spawns keep running between calls.
+pub(crate) struct NsRuntime {
+    runtime: tokio::runtime::Runtime,
+}
+
+impl NsRuntime {
+    pub(crate) fn new(ns: &str) -> Self {
+        let path = format!("/run/netns/{ns}");
+        let runtime = std::thread::spawn(move || {
+            let file = File::open(&path).expect("open netns");
+            setns(&file, CloneFlags::CLONE_NEWNET).expect("setns");
+            // Worker threads start here and inherit this thread's namespace.
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime")
+        })
+        .join()
+        .expect("runtime thread");
+        NsRuntime { runtime }
+    }
+
+    /// Runs one agent action on the runtime's worker (inside the namespace).
+    pub(crate) fn agent(
+        &self,
+        agent: &str,
+        action: &str,
+        params: &[(&str, &str)],
+        runtime_dir: &Path,
+    ) -> AgentOutcome {
+        let agent = herd_agents::lookup(agent).expect("agent exists");
+        let params: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let action = action.to_string();
+        let runtime_dir = runtime_dir.to_path_buf();
+        let task = self.runtime.spawn(async move {
+            let request = AgentRequest {
+                action: &action,
+                instance: "test",
+                params: &params,
+                timeout: Duration::from_secs(20),
+                runtime_dir: &runtime_dir,
+            };
+            agent.run(request).await
+        });
+        self.runtime.block_on(task).expect("agent task")
+    }
+}
+
 /// Runs one agent action inside `ns`.
 pub(crate) fn agent(
     ns: &str,

@@ -2,7 +2,7 @@
 
 use herd_agents::ocf;
 
-use crate::lab::{Lab, agent, ip, neighbour_mac, reachable};
+use crate::lab::{Lab, NsRuntime, agent, ip, neighbour_mac, reachable};
 
 fn vip_params(vip: &str) -> Vec<(&str, &str)> {
     vec![("ip", vip), ("arp_count", "2"), ("arp_interval", "50")]
@@ -103,6 +103,47 @@ fn moving_vip_updates_client_arp_cache_at_once() {
     assert_eq!(
         neighbour_mac(&client.ns, &vip).as_deref(),
         Some(h2.mac.as_str())
+    );
+}
+
+#[test]
+fn stopped_vip_sends_no_more_announcements_so_failover_sticks() {
+    let mut lab = Lab::new();
+    let h1 = lab.host("h1", 1, None);
+    let h2 = lab.host("h2", 2, None);
+    let client = lab.host("cl", 10, None);
+    let vip = lab.vip();
+    let dir = tempfile::tempdir().unwrap();
+    let daemon_h1 = NsRuntime::new(&h1.ns);
+    // A second of background announcements, interrupted by the stop.
+    let slow = [
+        ("ip", vip.as_str()),
+        ("arp_count", "40"),
+        ("arp_interval", "25"),
+    ];
+    assert_eq!(
+        daemon_h1.agent("vip", "start", &slow, dir.path()).rc,
+        ocf::SUCCESS
+    );
+    assert!(reachable(&client.ns, &vip, 9));
+    assert_eq!(
+        daemon_h1.agent("vip", "stop", &slow, dir.path()).rc,
+        ocf::SUCCESS
+    );
+    let once = [("ip", vip.as_str()), ("arp_count", "1")];
+    assert_eq!(
+        agent(&h2.ns, "vip", "start", &once, dir.path()).rc,
+        ocf::SUCCESS
+    );
+    assert_eq!(
+        neighbour_mac(&client.ns, &vip).as_deref(),
+        Some(h2.mac.as_str())
+    );
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(
+        neighbour_mac(&client.ns, &vip).as_deref(),
+        Some(h2.mac.as_str()),
+        "no late announcement from h1 pulls the client back"
     );
 }
 
