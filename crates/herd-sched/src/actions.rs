@@ -211,7 +211,7 @@ fn stop_runnable(c: &Cluster, r: RscIx, a: &mut Action, n: NodeIx) {
         a.runnable = false;
         a.optional = true;
     } else if !node.online {
-        if node.unclean && c.options.stonith_enabled {
+        if node.unclean && c.can_fence(node) {
             a.pseudo = true;
         } else {
             a.runnable = false;

@@ -367,6 +367,13 @@ impl Cluster {
         rsc
     }
 
+    /// Whether an unclean node can be fenced (fencing on, and quorum or no need of it).
+    pub(crate) fn can_fence(&self, n: &Node) -> bool {
+        self.options.stonith_enabled
+            && !n.remote
+            && (self.options.have_quorum || self.options.no_quorum_policy == "ignore" || n.online)
+    }
+
     pub(crate) fn diag(&mut self, line: u32, id: &str, message: String) {
         self.diagnostics.push(crate::Diagnostic {
             line,

@@ -15,8 +15,7 @@ pub(crate) fn fence_lines(c: &Cluster, dc: Option<&str>) -> Vec<(String, String)
         if !n.unclean || !c.options.stonith_enabled || n.remote {
             continue;
         }
-        let can = c.options.have_quorum || c.options.no_quorum_policy == "ignore" || n.online;
-        if !can {
+        if !c.can_fence(n) {
             continue;
         }
         let reason = n

@@ -147,7 +147,68 @@ pub(crate) fn unpack(input: &Input, now: i64) -> Cluster {
         cluster.tickets.insert(t.id.clone(), (granted, standby));
     }
     constraints::unpack_constraints(input, &mut cluster);
+    apply_node_health(&mut cluster, &config);
     cluster
+}
+
+/// Node health (`#health-*` attributes) as a location score for every resource, per
+/// `node-health-strategy`.
+fn apply_node_health(cluster: &mut Cluster, config: &BTreeMap<String, String>) {
+    let strategy = config
+        .get("node-health-strategy")
+        .map_or("none", String::as_str);
+    let get = |k: &str, d: Score| {
+        config
+            .get(k)
+            .and_then(|v| parse_score(Some(v)))
+            .unwrap_or(d)
+    };
+    let (red, yellow, green) = match strategy {
+        "migrate-on-red" => (Score::MINUS_INFINITY, Score::ZERO, Score::ZERO),
+        "only-green" => (Score::MINUS_INFINITY, Score::MINUS_INFINITY, Score::ZERO),
+        "progressive" | "custom" => (
+            get("node-health-red", Score::MINUS_INFINITY),
+            get("node-health-yellow", Score::ZERO),
+            get("node-health-green", Score::ZERO),
+        ),
+        _ => return,
+    };
+    let base = if strategy == "progressive" {
+        get("node-health-base", Score::ZERO)
+    } else {
+        Score::ZERO
+    };
+    for n in 0..cluster.nodes.len() {
+        let mut health = base;
+        for (k, v) in &cluster.nodes[n].attrs {
+            if !k.starts_with("#health") {
+                continue;
+            }
+            health += match v.to_ascii_lowercase().as_str() {
+                "red" => red,
+                "yellow" => yellow,
+                "green" => green,
+                other => parse_score(Some(other)).unwrap_or(Score::ZERO),
+            };
+        }
+        if health == Score::ZERO {
+            continue;
+        }
+        for r in 0..cluster.rscs.len() {
+            if health.value() < 0
+                && cluster.rscs[r]
+                    .meta
+                    .get("allow-unhealthy-nodes")
+                    .is_some_and(|v| is_true(v))
+            {
+                continue;
+            }
+            let slot = &mut cluster.rscs[r].allowed[n];
+            if slot.is_some() || cluster.options.symmetric {
+                *slot = Some(slot.unwrap_or(Score::ZERO) + health);
+            }
+        }
+    }
 }
 
 fn unpack_nodes(input: &Input, cluster: &mut Cluster, config: &BTreeMap<String, String>) {

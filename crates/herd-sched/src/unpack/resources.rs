@@ -166,7 +166,8 @@ fn add(
                 );
                 return ix;
             };
-            let max = cluster.rscs[ix].clone_max;
+            // At least one instance exists so that history can be matched to it.
+            let max = cluster.rscs[ix].clone_max.max(1);
             for i in 0..max {
                 let c = add(input, cluster, child, Some(ix), defaults, Some(i));
                 cluster.rscs[ix].children.push(c);

@@ -301,8 +301,14 @@ fn unpack_lrm_resource(
                 .and_then(|c| clone_of(cluster, c));
             let o = create_orphan(cluster, lrm);
             if let Some(clone) = clone {
-                // An extra instance of a clone: listed with the clone's instances.
+                // An extra instance of a clone: numbered after the existing instances and
+                // listed with them.
                 cluster.top.pop();
+                let base = base.unwrap_or_default();
+                let id = format!("{base}:{}", cluster.rscs[clone].children.len());
+                cluster.by_id.insert(id.clone(), o);
+                cluster.rscs[o].id = id;
+                cluster.rscs[o].base_id = base.to_owned();
                 cluster.rscs[o].parent = Some(clone);
                 cluster.rscs[clone].children.push(o);
             }
