@@ -229,6 +229,14 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let id = bytes.first().map_or(0, |&b| u16::from(b) << 8 | u16::from(*bytes.get(1).unwrap_or(&0)));
+            let _ = decode_response(id, &bytes);
+        }
+    }
+
     #[test]
     fn truncated_or_foreign_responses_are_errors_not_panics() {
         let mut packet = encode_query(7, "foo.test", TYPE_A).unwrap();

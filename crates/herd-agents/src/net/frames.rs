@@ -246,6 +246,14 @@ mod tests {
         assert_eq!(&nd_probe(MAC, ip)[..6], &[0x33, 0x33, 0xff, 0, 0, 9]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_frames_never_panic_the_parsers(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = parse_arp(&bytes);
+            let _ = parse_nd(&bytes);
+        }
+    }
+
     #[test]
     fn short_or_foreign_frames_are_ignored() {
         assert_eq!(parse_arp(&[0u8; 10]), None);

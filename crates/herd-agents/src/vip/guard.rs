@@ -240,18 +240,15 @@ pub(super) fn duplicate_mac_warnings(
 }
 
 pub(super) fn raw_socket_failure(error: &std::io::Error, link: &Link) -> AgentOutcome {
-    let rc = if error.kind() == std::io::ErrorKind::PermissionDenied {
-        ocf::ERR_PERM
-    } else {
-        ocf::ERR_GENERIC
-    };
-    AgentOutcome::fail(
-        rc,
-        format!(
+    if error.kind() == std::io::ErrorKind::PermissionDenied {
+        let reason = format!(
             "vip: raw socket on {}: {error} (needs CAP_NET_RAW)",
             link.name
-        ),
-    )
+        );
+        return AgentOutcome::fail(ocf::ERR_PERM, reason);
+    }
+    let reason = format!("vip: cannot probe on {} (is it up?): {error}", link.name);
+    AgentOutcome::fail(ocf::ERR_GENERIC, reason)
 }
 
 pub(super) fn mac_list(macs: &[Mac]) -> String {

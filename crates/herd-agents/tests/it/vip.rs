@@ -427,3 +427,16 @@ fn bad_parameters_give_clear_configuration_errors() {
             .contains("<parameter name=\"ip\" unique=\"1\" required=\"1\">")
     );
 }
+
+#[test]
+fn vip_on_a_down_interface_fails_clearly() {
+    let mut lab = Lab::new();
+    let h1 = lab.host("h1", 1, None);
+    ip(&["-n", &h1.ns, "link", "set", "eth0", "down"]);
+    let dir = tempfile::tempdir().unwrap();
+    let vip = lab.vip();
+    let failed = agent(&h1.ns, "vip", "start", &vip_params(&vip), dir.path());
+    assert_eq!(failed.rc, ocf::ERR_GENERIC, "{failed:?}");
+    assert!(failed.exit_reason.unwrap_or_default().contains("is it up?"));
+    assert!(!ip(&["-n", &h1.ns, "addr", "show", "dev", "eth0"]).contains(&vip));
+}
