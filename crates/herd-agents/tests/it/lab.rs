@@ -281,3 +281,16 @@ pub(crate) fn neighbour_mac(ns: &str, addr: &str) -> Option<String> {
     let at = words.iter().position(|w| *w == "lladdr")?;
     words.get(at + 1).map(|mac| mac.to_string())
 }
+
+/// The neighbour MAC of `addr` in `ns` once it equals `mac`, polling for up to 200 ms (the
+/// kernel handles a received announcement asynchronously; ARP expiry takes far longer).
+pub(crate) fn neighbour_mac_soon(ns: &str, addr: &str, mac: &str) -> Option<String> {
+    let deadline = std::time::Instant::now() + Duration::from_millis(200);
+    loop {
+        let seen = neighbour_mac(ns, addr);
+        if seen.as_deref() == Some(mac) || std::time::Instant::now() > deadline {
+            return seen;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

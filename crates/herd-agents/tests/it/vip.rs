@@ -2,7 +2,7 @@
 
 use herd_agents::ocf;
 
-use crate::lab::{Lab, NsRuntime, agent, ip, neighbour_mac, reachable};
+use crate::lab::{Lab, NsRuntime, agent, ip, neighbour_mac, neighbour_mac_soon, reachable};
 
 fn vip_params(vip: &str) -> Vec<(&str, &str)> {
     vec![("ip", vip), ("arp_count", "2"), ("arp_interval", "50")]
@@ -71,7 +71,7 @@ fn moving_vip_updates_client_arp_cache_at_once() {
     );
     assert!(reachable(&client.ns, &vip, 9));
     assert_eq!(
-        neighbour_mac(&client.ns, &vip).as_deref(),
+        neighbour_mac_soon(&client.ns, &vip, &h1.mac).as_deref(),
         Some(h1.mac.as_str())
     );
 
@@ -84,7 +84,7 @@ fn moving_vip_updates_client_arp_cache_at_once() {
     assert!(started.output.contains("gratuitous ARP"), "{started:?}");
     // No traffic from the client in between: only the gratuitous ARP can have changed it.
     assert_eq!(
-        neighbour_mac(&client.ns, &vip).as_deref(),
+        neighbour_mac_soon(&client.ns, &vip, &h2.mac).as_deref(),
         Some(h2.mac.as_str()),
         "the client's ARP cache points at h2 right after start"
     );
@@ -136,7 +136,7 @@ fn stopped_vip_sends_no_more_announcements_so_failover_sticks() {
         ocf::SUCCESS
     );
     assert_eq!(
-        neighbour_mac(&client.ns, &vip).as_deref(),
+        neighbour_mac_soon(&client.ns, &vip, &h2.mac).as_deref(),
         Some(h2.mac.as_str())
     );
     std::thread::sleep(std::time::Duration::from_millis(400));
@@ -324,7 +324,7 @@ fn ipv6_vip_is_reachable_and_refused_when_held() {
         "{moved:?}"
     );
     assert_eq!(
-        neighbour_mac(&client.ns, &vip).as_deref(),
+        neighbour_mac_soon(&client.ns, &vip, &h2.mac).as_deref(),
         Some(h2.mac.as_str()),
         "the client's neighbour cache points at h2 right after start"
     );
