@@ -9,7 +9,7 @@ use std::time::Duration;
 use herd_agents::{dns, ocf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::lab::{Lab, agent, in_ns};
+use crate::lab::{KillOnDrop, Lab, agent, in_ns};
 
 /// A tiny HTTP backend inside `ns`, answering every request with `body`, until dropped.
 struct Backend {
@@ -113,6 +113,7 @@ fn haproxy_serves_backend_through_floating_ip_and_instances_coexist() {
     haproxy_config(&cfg_a, &format!("{vip}:80"), &backend);
     haproxy_config(&cfg_b, &format!("{vip}:81"), &http_return("instance-b"));
     let (run_a, run_b) = (dir.path().join("run-a"), dir.path().join("run-b"));
+    let _reap = [KillOnDrop(run_a.clone()), KillOnDrop(run_b.clone())];
     let check_a = format!("{vip}:80");
     let params_a = [
         ("config", cfg_a.to_str().unwrap()),
@@ -177,6 +178,7 @@ fn haproxy_reloads_changed_config_seamlessly_and_keeps_old_config_on_error() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("r.cfg");
     let run = dir.path().join("run");
+    let _reap = KillOnDrop(run.clone());
     haproxy_config(&cfg, "127.0.0.1:8082", &http_return("first"));
     let params = [("config", cfg.to_str().unwrap())];
     assert_eq!(
@@ -278,6 +280,7 @@ fn dnsmasq_answers_queries_side_by_side_and_restarts_on_config_change() {
     dnsmasq_config(&cfg_1, 5301, "10.1.1.1");
     dnsmasq_config(&cfg_2, 5302, "10.2.2.2");
     let (run_1, run_2) = (dir.path().join("run-1"), dir.path().join("run-2"));
+    let _reap = [KillOnDrop(run_1.clone()), KillOnDrop(run_2.clone())];
     let params_1 = [
         ("config", cfg_1.to_str().unwrap()),
         ("check_address", "127.0.0.1:5301"),

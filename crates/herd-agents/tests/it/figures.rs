@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use herd_agents::ocf;
 
-use crate::lab::{Lab, agent, neighbour_mac, reachable};
+use crate::lab::{KillOnDrop, Lab, agent, neighbour_mac, reachable};
 
 fn heavy() -> bool {
     let on = std::env::var("HERD_HEAVY_TESTS").is_ok_and(|v| v == "1");
@@ -102,6 +102,7 @@ fn figures_daemon_start_and_stop() {
     ];
     for (name, params) in [("haproxy", &hap[..]), ("dnsmasq", &dns[..])] {
         let run = dir.path().join(name);
+        let _reap = KillOnDrop(run.clone());
         let (mut starts, mut stops, mut monitors) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..10 {
             let begin = Instant::now();

@@ -294,3 +294,21 @@ pub(crate) fn neighbour_mac_soon(ns: &str, addr: &str, mac: &str) -> Option<Stri
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// Kills the daemon whose pid file sits in a runtime directory when dropped, so a failing
+/// test leaves no haproxy or dnsmasq behind.
+pub(crate) struct KillOnDrop(pub(crate) std::path::PathBuf);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let pid = std::fs::read_to_string(self.0.join("daemon.pid"))
+            .ok()
+            .and_then(|text| text.trim().parse::<i32>().ok());
+        if let Some(pid) = pid.filter(|&pid| pid > 1) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
