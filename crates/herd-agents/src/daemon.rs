@@ -111,7 +111,8 @@ impl Daemon {
             }
             tokio::time::sleep(POLL).await;
         }
-        tracing::warn!(pid, binary = %self.binary.display(), "daemon ignored SIGTERM, sending SIGKILL");
+        let binary = self.binary.display();
+        tracing::warn!(pid, %binary, "daemon ignored SIGTERM, sending SIGKILL");
         signal_group(pid, Signal::SIGKILL);
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline {

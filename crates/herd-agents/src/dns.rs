@@ -231,8 +231,13 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn arbitrary_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
-            let id = bytes.first().map_or(0, |&b| u16::from(b) << 8 | u16::from(*bytes.get(1).unwrap_or(&0)));
+        fn arbitrary_bytes_never_panic_the_decoder(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)
+        ) {
+            let id = match bytes.as_slice() {
+                [a, b, ..] => u16::from_be_bytes([*a, *b]),
+                _ => 0,
+            };
             let _ = decode_response(id, &bytes);
         }
     }

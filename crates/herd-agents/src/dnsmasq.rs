@@ -66,7 +66,8 @@ pub(crate) static SPEC: AgentSpec = AgentSpec {
         ParamSpec {
             name: "check_address",
             shortdesc: "DNS check address",
-            longdesc: "ip:port to send the health-check query to (e.g. 127.0.0.1:53). Unset: only the process is checked.",
+            longdesc: "ip:port to send the health-check query to (e.g. 127.0.0.1:53). Unset: \
+                only the process is checked.",
             kind: "string",
             required: false,
             unique: false,

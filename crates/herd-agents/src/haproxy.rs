@@ -27,7 +27,10 @@ pub(crate) struct Haproxy;
 
 const MASTER_SOCKET: &str = "master.sock";
 const LOG_CONFIG: &str = "herd-log.cfg";
-const LOG_SECTION: &str = "# written by herd's haproxy agent: logs go to stderr, i.e. daemon.log\nglobal\n    log stderr format raw local0 info\n";
+const LOG_SECTION: &str = "# written by herd's haproxy agent: logs go to stderr, i.e. daemon.log
+global
+    log stderr format raw local0 info
+";
 
 pub(crate) static SPEC: AgentSpec = AgentSpec {
     name: "haproxy",
@@ -68,7 +71,8 @@ pub(crate) static SPEC: AgentSpec = AgentSpec {
         ParamSpec {
             name: "check",
             shortdesc: "Health check",
-            longdesc: "stats: the worker answers show info on the master socket; tcp: stats plus a TCP connect to check_address; none: the process is alive.",
+            longdesc: "stats: the worker answers show info on the master socket; tcp: stats \
+                plus a TCP connect to check_address; none: the process is alive.",
             kind: "string",
             required: false,
             unique: false,
@@ -231,7 +235,8 @@ impl Config {
             match written {
                 Ok(()) => args.extend(["-f".to_string(), generated.display().to_string()]),
                 Err(error) => {
-                    tracing::warn!(file = %generated.display(), "cannot write haproxy log section: {error}")
+                    let file = generated.display();
+                    tracing::warn!(%file, "cannot write haproxy log section: {error}");
                 }
             }
         }

@@ -248,7 +248,9 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn arbitrary_frames_never_panic_the_parsers(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+        fn arbitrary_frames_never_panic_the_parsers(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)
+        ) {
             let _ = parse_arp(&bytes);
             let _ = parse_nd(&bytes);
         }

@@ -38,7 +38,8 @@ pub(super) async fn probe_link(
     let mut warning = String::new();
     if report.claimants.len() > 1 {
         warning = format!(
-            "warning: {ip} is answered on {} by several MAC addresses ({}): duplicate address on the link",
+            "warning: {ip} is answered on {} by several MAC addresses ({}): duplicate address \
+                on the link",
             link.name,
             mac_list(&report.claimants)
         );
@@ -48,7 +49,8 @@ pub(super) async fn probe_link(
         return Err(AgentOutcome::fail(
             ocf::ERR_GENERIC,
             format!(
-                "vip: refusing to take {ip}: it is in use on {}, answered by MAC {} (another host holds it; herd never steals an address)",
+                "vip: refusing to take {ip}: it is in use on {}, answered by MAC {} (another \
+                    host holds it; herd never steals an address)",
                 link.name,
                 mac_list(&report.claimants)
             ),
@@ -57,7 +59,8 @@ pub(super) async fn probe_link(
     }
     if report.own_mac_from_elsewhere {
         let reason = format!(
-            "vip: refusing to take {ip}: another host on {} sends frames with this host's own MAC {} (duplicate MAC address on the link; fix it first)",
+            "vip: refusing to take {ip}: another host on {} sends frames with this host's own \
+                MAC {} (duplicate MAC address on the link; fix it first)",
             link.name,
             mac_string(&mac)
         );
@@ -228,7 +231,8 @@ pub(super) fn duplicate_mac_warnings(
         if ports.len() > 1 || Some(*mac) == link.mac {
             let names: Vec<String> = ports.iter().map(|port| link_name(links, *port)).collect();
             let warning = format!(
-                "warning: MAC {} shows up on bridge port(s) {}: two hosts use one MAC address (duplicate MAC on the link)",
+                "warning: MAC {} shows up on bridge port(s) {}: two hosts use one MAC address \
+                    (duplicate MAC on the link)",
                 mac_string(mac),
                 names.join(", ")
             );

@@ -241,7 +241,8 @@ async fn monitor(config: &Config, instance: &str) -> AgentOutcome {
                 Ok(report) if !report.claimants.is_empty() => {
                     let macs = mac_list(&report.claimants);
                     let warning = format!(
-                        "warning: {ip} is also answered on {} by {macs}: two hosts hold the address",
+                        "warning: {ip} is also answered on {} by {macs}: two hosts hold the \
+                            address",
                         link.name
                     );
                     warn_once(instance, &warning);
@@ -249,7 +250,8 @@ async fn monitor(config: &Config, instance: &str) -> AgentOutcome {
                 }
                 Ok(report) if report.own_mac_from_elsewhere => {
                     let warning = format!(
-                        "warning: another host on {} sends frames with this host's own MAC {}: duplicate MAC address on the link",
+                        "warning: another host on {} sends frames with this host's own MAC {}: \
+                            duplicate MAC address on the link",
                         link.name,
                         mac_string(&mac)
                     );
