@@ -216,18 +216,19 @@ impl Session {
         let sealed_len = Session::sealed_len(plain.len());
         let mut out = BytesMut::with_capacity(frame::FRAME_HEADER_BYTES + sealed_len);
         out.put_slice(&frame::frame_header(sealed_len));
-        let mut chunk_out = vec![0u8; NOISE_MESSAGE_BYTES_MAX];
         let mut chunks = plain.chunks(NOISE_PLAIN_BYTES_MAX).peekable();
         if chunks.peek().is_none() {
             return Err(FrameError::Malformed("empty plaintext"));
         }
         for chunk in chunks {
             let nonce = self.send_nonce.fetch_add(1, Ordering::Relaxed);
+            let start = out.len();
+            out.resize(start + chunk.len() + NOISE_TAG_BYTES, 0);
             let n = self
                 .noise
-                .write_message(nonce, chunk, &mut chunk_out)
+                .write_message(nonce, chunk, &mut out[start..])
                 .map_err(|_| FrameError::Malformed("encryption failed"))?;
-            out.put_slice(&chunk_out[..n]);
+            out.truncate(start + n);
         }
         Ok(out)
     }
@@ -235,14 +236,15 @@ impl Session {
     /// Decrypts one frame's ciphertext (as cut by `split_frame`).
     pub(crate) fn open(&self, sealed: &[u8]) -> Result<BytesMut, FrameError> {
         let mut out = BytesMut::with_capacity(sealed.len());
-        let mut chunk_out = vec![0u8; NOISE_MESSAGE_BYTES_MAX];
         for chunk in sealed.chunks(NOISE_MESSAGE_BYTES_MAX) {
             let nonce = self.recv_nonce.fetch_add(1, Ordering::Relaxed);
+            let start = out.len();
+            out.resize(start + chunk.len(), 0);
             let n = self
                 .noise
-                .read_message(nonce, chunk, &mut chunk_out)
+                .read_message(nonce, chunk, &mut out[start..])
                 .map_err(|_| FrameError::Malformed("a frame failed authentication"))?;
-            out.put_slice(&chunk_out[..n]);
+            out.truncate(start + n);
         }
         Ok(out)
     }
