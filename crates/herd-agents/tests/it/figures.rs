@@ -120,3 +120,53 @@ fn figures_daemon_start_and_stop() {
         summary(&format!("{name} stop"), stops);
     }
 }
+
+#[test]
+fn figures_many_vips_move_between_hosts_concurrently() {
+    if !heavy() {
+        return;
+    }
+    let mut lab = Lab::new();
+    let h1 = lab.host("h1", 1, None);
+    let h2 = lab.host("h2", 2, None);
+    let client = lab.host("cl", 10, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vips: Vec<String> = (100..132).map(|n| format!("{}.{n}", lab.net)).collect();
+    let on_all = |ns: &str, action: &'static str| {
+        let begin = Instant::now();
+        let threads: Vec<_> = vips
+            .iter()
+            .map(|vip| {
+                let (ns, vip, dir) = (ns.to_string(), vip.clone(), dir.path().to_path_buf());
+                std::thread::spawn(move || agent(&ns, "vip", action, &[("ip", vip.as_str())], &dir))
+            })
+            .collect();
+        for thread in threads {
+            let outcome = thread.join().expect("agent thread");
+            assert_eq!(outcome.rc, ocf::SUCCESS, "{action}: {outcome:?}");
+        }
+        begin.elapsed()
+    };
+    let started = on_all(&h1.ns, "start");
+    for vip in &vips {
+        assert!(reachable(&client.ns, vip, 9), "{vip} reachable on h1");
+    }
+    let stopped = on_all(&h1.ns, "stop");
+    let moved = on_all(&h2.ns, "start");
+    for vip in &vips {
+        assert_eq!(
+            neighbour_mac(&client.ns, vip).as_deref(),
+            Some(h2.mac.as_str()),
+            "{vip}"
+        );
+        assert!(reachable(&client.ns, vip, 9), "{vip} reachable on h2");
+    }
+    println!(
+        "{} vips at once: start {:.0} ms, stop {:.0} ms, start elsewhere {:.0} ms \
+         (every client ARP entry updated by the announcements)",
+        vips.len(),
+        started.as_secs_f64() * 1000.0,
+        stopped.as_secs_f64() * 1000.0,
+        moved.as_secs_f64() * 1000.0
+    );
+}
