@@ -176,6 +176,7 @@ pub(crate) fn compare_nodes(
     wb.cmp(&wa)
         .then_with(|| {
             if c.options.placement_strategy == "minimal" {
+                // Only the name breaks ties.
                 return std::cmp::Ordering::Equal;
             }
             let mut o = std::cmp::Ordering::Equal;
@@ -292,7 +293,9 @@ fn apply_this_with(c: &mut Cluster, r: RscIx, ci: usize) {
     }
 }
 
-fn choose_node(c: &Cluster, r: RscIx, prefer: Option<NodeIx>) -> Option<NodeIx> {
+fn choose_node(c: &mut Cluster, r: RscIx, prefer: Option<NodeIx>) -> Option<NodeIx> {
+    crate::utilization::ban_insufficient(c, r);
+    let c = &*c;
     let current = c.rscs[r].current_node();
     let nodes = sorted_nodes(c, r, current);
     let best = *nodes.first()?;

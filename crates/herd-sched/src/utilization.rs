@@ -33,14 +33,28 @@ pub(crate) fn compare_capacity(c: &Cluster, a: NodeIx, b: NodeIx) -> std::cmp::O
 
 /// Bans nodes that cannot hold the resource's requirements (strategies other than default).
 pub(crate) fn ban_insufficient(c: &mut Cluster, r: RscIx) {
-    if c.options.placement_strategy == "default" || c.rscs[r].utilization.is_empty() {
+    if c.options.placement_strategy == "default" {
+        return;
+    }
+    // The first member of a group brings the whole group's requirements.
+    let mut need = c.rscs[r].utilization.clone();
+    let group = c.rscs[r]
+        .parent
+        .filter(|&g| c.rscs[g].variant == crate::cluster::Variant::Group);
+    if let Some(g) = group.filter(|&g| c.rscs[g].children.first() == Some(&r)) {
+        for &m in &c.rscs[g].children[1..] {
+            if c.rscs[m].provisional {
+                for (k, v) in &c.rscs[m].utilization {
+                    *need.entry(k.clone()).or_insert(0) += v;
+                }
+            }
+        }
+    }
+    if need.is_empty() {
         return;
     }
     for n in 0..c.nodes.len() {
-        let fits = c.rscs[r]
-            .utilization
-            .iter()
-            .all(|(k, v)| *v <= 0 || free(c, n, k) >= *v);
+        let fits = need.iter().all(|(k, v)| *v <= 0 || free(c, n, k) >= *v);
         if !fits {
             c.rscs[r].allowed[n] = Some(Score::MINUS_INFINITY);
         }
