@@ -57,14 +57,55 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(_) => Ok(()),
         Err(err) => Err(err.to_string()),
     };
+    let warnings = address_warnings(&config);
     let text = if args.json {
-        format!("{:#}\n", to_json(&config, &key_status))
+        let mut json = to_json(&config, &key_status);
+        json["warnings"] = serde_json::json!(warnings);
+        format!("{json:#}\n")
     } else {
-        human(&config, &key_status)
+        let mut text = human(&config, &key_status);
+        for warning in &warnings {
+            text.push_str(&format!("warning: {warning}\n"));
+        }
+        text
     };
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::stdout().write_all(text.as_bytes());
     ExitCode::SUCCESS
+}
+
+/// Whether `ip` is an address of this machine (binding it to an ephemeral port works).
+fn is_local(ip: std::net::IpAddr) -> bool {
+    std::net::TcpListener::bind(std::net::SocketAddr::new(ip, 0)).is_ok()
+}
+
+/// Link addresses of this node that are not on this machine, with a hint when another
+/// node's addresses are (a copied file with the wrong `node`).
+fn address_warnings(config: &Config) -> Vec<String> {
+    let local = config.local_node();
+    let mut warnings: Vec<String> = local
+        .addrs
+        .iter()
+        .filter(|addr| !is_local(addr.ip()))
+        .map(|addr| {
+            format!(
+                "link address {} of this node ('{}') is not on this machine; the agent cannot listen on it",
+                addr.ip(),
+                local.name
+            )
+        })
+        .collect();
+    if !warnings.is_empty() {
+        for node in config.peers() {
+            if node.addrs.iter().all(|addr| is_local(addr.ip())) {
+                warnings.push(format!(
+                    "this machine has the addresses of node '{}'; is `node = \"{}\"` right?",
+                    node.name, local.name
+                ));
+            }
+        }
+    }
+    warnings
 }
 
 fn human(config: &Config, key_status: &Result<(), String>) -> String {
@@ -194,6 +235,15 @@ mod tests {
         let good =
             "cluster = \"c\"\nnode = \"n1\"\n[[nodes]]\nname = \"n1\"\naddrs = [\"10.0.0.1\"]\n";
         assert_eq!(check_file(good), ExitCode::SUCCESS);
+        let local = "cluster = \"c\"\nnode = \"n1\"\n[[nodes]]\nname = \"n1\"\naddrs = [\"127.0.0.1:7400\"]\n";
+        let config = Config::parse(local, std::path::Path::new("herd.toml")).unwrap();
+        assert!(address_warnings(&config).is_empty());
+        let config = Config::parse(good, std::path::Path::new("herd.toml")).unwrap();
+        assert_eq!(
+            address_warnings(&config).len(),
+            1,
+            "10.0.0.1 is not on the test machine"
+        );
         assert_eq!(
             check_file(&good.replace("addrs", "adrs")),
             ExitCode::from(2)
