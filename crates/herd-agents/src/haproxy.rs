@@ -88,6 +88,17 @@ pub(crate) static SPEC: AgentSpec = AgentSpec {
             default: None,
         },
         ParamSpec {
+            name: "stop_grace",
+            shortdesc: "Graceful stop in milliseconds",
+            longdesc: "When above 0, stop first asks haproxy to stop gracefully (SIGUSR1: stop \
+                listening, finish open connections) and waits up to this long (at most half \
+                the stop timeout) before SIGTERM. 0 stops at once, the fastest failover.",
+            kind: "integer",
+            required: false,
+            unique: false,
+            default: Some("0"),
+        },
+        ParamSpec {
             name: "log_stderr",
             shortdesc: "Log to daemon.log",
             longdesc: "Load a generated global section (RUNTIME/herd-log.cfg, before the config) \
@@ -184,6 +195,7 @@ struct Config {
     check: Check,
     check_address: Option<String>,
     log_stderr: bool,
+    stop_grace: Duration,
 }
 
 impl Config {
@@ -215,6 +227,7 @@ impl Config {
             check,
             check_address,
             log_stderr: params.bool("log_stderr")?,
+            stop_grace: params.millis("stop_grace")?.unwrap_or_default(),
         })
     }
 }
@@ -288,6 +301,10 @@ impl Service for Config {
             summary.push_str(&format!(", {}", tcp_check(address, budget).await?));
         }
         Ok(summary)
+    }
+
+    fn graceful_stop(&self) -> Option<(Signal, Duration)> {
+        (!self.stop_grace.is_zero()).then_some((Signal::SIGUSR1, self.stop_grace))
     }
 
     async fn reload(&self, daemon: &Daemon, pid: i32, budget: Duration) -> Result<String, String> {

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::daemon::{Daemon, LOG_BYTES_MAX, alive, file_digest};
+use nix::sys::signal::Signal;
+
+use crate::daemon::{Daemon, LOG_BYTES_MAX, alive, file_digest, signal};
 use crate::{AgentOutcome, ocf};
 
 const DIGEST_FILE: &str = "config.digest";
@@ -48,6 +50,11 @@ pub(crate) trait Service: Sync {
         budget: Duration,
     ) -> impl Future<Output = Result<String, String>> + Send;
     /// Applies a changed config to the running daemon.
+    /// A signal that stops the daemon gracefully (finish open connections) and how long to
+    /// allow it, tried before TERM; None: TERM right away.
+    fn graceful_stop(&self) -> Option<(Signal, Duration)> {
+        None
+    }
     fn reload(
         &self,
         daemon: &Daemon,
@@ -140,8 +147,27 @@ async fn start<S: Service>(service: &S, daemon: &Daemon, budget: Duration) -> Ag
 
 async fn stop<S: Service>(service: &S, daemon: &Daemon, budget: Duration) -> AgentOutcome {
     let label = service.label();
-    match daemon.stop(budget).await {
-        Ok(true) => AgentOutcome::ok(format!("{label} stopped")),
+    let deadline = Instant::now() + budget;
+    let mut drained = String::new();
+    if let (Some((sig, grace)), Some(pid)) = (service.graceful_stop(), daemon.running_pid()) {
+        let grace_end = Instant::now() + grace.min(budget / 2);
+        if signal(pid, sig) {
+            while alive(pid) && Instant::now() < grace_end {
+                tokio::time::sleep(POLL).await;
+            }
+            drained = match alive(pid) {
+                true => format!(
+                    " (still busy after {} ms of graceful stop)",
+                    grace.as_millis()
+                ),
+                false => " (gracefully)".to_string(),
+            };
+        }
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    match daemon.stop(left).await {
+        Ok(true) => AgentOutcome::ok(format!("{label} stopped{drained}")),
+        Ok(false) if !drained.is_empty() => AgentOutcome::ok(format!("{label} stopped{drained}")),
         Ok(false) => AgentOutcome::ok(format!("{label} was not running")),
         Err(error) => {
             AgentOutcome::fail(ocf::ERR_GENERIC, format!("{label}: stop failed: {error}"))

@@ -356,3 +356,72 @@ fn dnsmasq_answers_queries_side_by_side_and_restarts_on_config_change() {
         ocf::SUCCESS
     );
 }
+
+#[test]
+fn haproxy_graceful_stop_drains_then_falls_back_to_term() {
+    let mut lab = Lab::new();
+    let ns = lab.bare("hg");
+    let dir = tempfile::tempdir().unwrap();
+    let backend_addr: SocketAddr = "127.0.0.1:9101".parse().unwrap();
+    let _backend = Backend::start(&ns, backend_addr, "slow");
+    let cfg = dir.path().join("g.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    \
+             timeout server 30s\nlisten fwd\n    bind 127.0.0.1:8084\n    server b {backend_addr}\n"
+        ),
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let _reap = KillOnDrop(run.clone());
+    let params = [("config", cfg.to_str().unwrap()), ("stop_grace", "300")];
+
+    assert_eq!(
+        agent(&ns, "haproxy", "start", &params, &run).rc,
+        ocf::SUCCESS
+    );
+    let stopped = agent(&ns, "haproxy", "stop", &params, &run);
+    assert_eq!(stopped.rc, ocf::SUCCESS, "{stopped:?}");
+    assert!(
+        stopped.output.contains("gracefully"),
+        "idle: drains at once: {stopped:?}"
+    );
+
+    assert_eq!(
+        agent(&ns, "haproxy", "start", &params, &run).rc,
+        ocf::SUCCESS
+    );
+    let (opened_tx, opened_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let holder_ns = ns.clone();
+    let holder = std::thread::spawn(move || {
+        in_ns(&holder_ns, async move || {
+            let stream = tokio::net::TcpStream::connect("127.0.0.1:8084")
+                .await
+                .unwrap();
+            opened_tx.send(()).unwrap();
+            let _ = tokio::task::spawn_blocking(move || done_rx.recv()).await;
+            drop(stream);
+        })
+    });
+    opened_rx.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let began = std::time::Instant::now();
+    let stopped = agent(&ns, "haproxy", "stop", &params, &run);
+    assert_eq!(stopped.rc, ocf::SUCCESS, "{stopped:?}");
+    assert!(
+        stopped.output.contains("still busy after 300 ms"),
+        "{stopped:?}"
+    );
+    assert!(
+        began.elapsed() >= Duration::from_millis(300),
+        "waited for the open connection"
+    );
+    assert_eq!(
+        agent(&ns, "haproxy", "monitor", &params, &run).rc,
+        ocf::NOT_RUNNING
+    );
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
+}
