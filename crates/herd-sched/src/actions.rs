@@ -210,6 +210,8 @@ fn stop_runnable(c: &Cluster, r: RscIx, a: &mut Action, n: NodeIx) {
     if !c.rscs[r].managed {
         a.runnable = false;
         a.optional = true;
+    } else if node.unclean && c.can_fence(node) {
+        a.pseudo = true;
     } else if !node.online {
         if node.unclean && c.can_fence(node) {
             a.pseudo = true;

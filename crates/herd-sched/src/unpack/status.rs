@@ -53,8 +53,16 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
     }
     let index = instance_index(cluster);
     for &(ix, ns) in &states {
+        // Online nodes' histories first, then those of nodes to be fenced.
+        if cluster.nodes[ix].online {
+            for lrm in &ns.resources {
+                unpack_lrm_resource(cluster, &index, ix, lrm);
+            }
+        }
+    }
+    for &(ix, ns) in &states {
         let node = &cluster.nodes[ix];
-        if !(node.online || (fencing && node.unclean)) {
+        if node.online || !(fencing && node.unclean) {
             continue;
         }
         for lrm in &ns.resources {
@@ -131,7 +139,9 @@ fn unpack_node_state(cluster: &mut Cluster, ix: NodeIx, ns: &NodeStateDef) {
     } else {
         fence(node, "peer was in an unknown state");
     }
-    node.online = online && !node.unclean;
+    // An unclean node may still be online (its history is then read first); it cannot
+    // run resources either way.
+    node.online = online;
 }
 
 fn target_rc(op: &LrmOp) -> Option<i64> {
@@ -294,7 +304,9 @@ fn unpack_lrm_resource(
             if role <= Role::Stopped {
                 return;
             }
-            let base = suffix(&lrm.id).map(|n| &lrm.id[..lrm.id.len() - n.len() - 1]);
+            let base = Some(
+                suffix(&lrm.id).map_or(lrm.id.as_str(), |n| &lrm.id[..lrm.id.len() - n.len() - 1]),
+            );
             let clone = base
                 .and_then(|b| index.get(b))
                 .and_then(|c| c.first().copied())
