@@ -20,6 +20,8 @@ use crate::daemon::{Daemon, LOG_BYTES_MAX, alive, file_digest, signal};
 use crate::{AgentOutcome, ocf};
 
 const DIGEST_FILE: &str = "config.digest";
+/// Digest of a changed config file the daemon refused (so it is not retried every monitor).
+const REFUSED_FILE: &str = "refused.digest";
 const POLL: Duration = Duration::from_millis(50);
 /// Budget kept back from the operation timeout so the agent answers before the executor
 /// kills it.
@@ -199,22 +201,37 @@ async fn monitor<S: Service>(service: &S, daemon: &Daemon, budget: Duration) -> 
         Ok(false) => {}
         Err(error) => tracing::warn!(daemon = label, "cannot rotate daemon.log: {error}"),
     }
-    let stored = std::fs::read_to_string(daemon.path(DIGEST_FILE)).unwrap_or_default();
-    let current = file_digest(&service.common().config).unwrap_or_default();
-    if !current.is_empty() && stored != current {
-        let reloaded = reload(service, daemon, budget).await;
-        if reloaded.rc == ocf::SUCCESS {
-            output.push_str(&format!("\nconfig file changed: {}", reloaded.output));
-        } else {
-            let warning = format!(
-                "warning: config file changed but was not applied: {}",
-                reloaded.exit_reason.unwrap_or(reloaded.output)
-            );
-            tracing::warn!(daemon = label, "{warning}");
-            output.push_str(&format!("\n{warning}"));
-        }
-    }
+    output.push_str(&apply_changed_config(service, daemon, budget).await);
     AgentOutcome::ok(output)
+}
+
+/// Reloads when the config file differs from the one running; a refused file is tried
+/// (and logged) once, then only mentioned until it changes again.
+async fn apply_changed_config<S: Service>(
+    service: &S,
+    daemon: &Daemon,
+    budget: Duration,
+) -> String {
+    let read = |name: &str| std::fs::read_to_string(daemon.path(name)).unwrap_or_default();
+    let current = file_digest(&service.common().config).unwrap_or_default();
+    if current.is_empty() || read(DIGEST_FILE) == current {
+        return String::new();
+    }
+    if read(REFUSED_FILE) == current {
+        return "\nwarning: config file changed but was refused; the running config stays".into();
+    }
+    let reloaded = reload(service, daemon, budget).await;
+    if reloaded.rc == ocf::SUCCESS {
+        let _ = std::fs::remove_file(daemon.path(REFUSED_FILE));
+        return format!("\nconfig file changed: {}", reloaded.output);
+    }
+    let _ = std::fs::write(daemon.path(REFUSED_FILE), &current);
+    let warning = format!(
+        "warning: config file changed but was not applied: {}",
+        reloaded.exit_reason.unwrap_or(reloaded.output)
+    );
+    tracing::warn!(daemon = service.label(), "{warning}");
+    format!("\n{warning}")
 }
 
 async fn reload<S: Service>(service: &S, daemon: &Daemon, budget: Duration) -> AgentOutcome {

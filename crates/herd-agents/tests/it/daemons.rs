@@ -205,6 +205,11 @@ fn haproxy_reloads_changed_config_seamlessly_and_keeps_old_config_on_error() {
         monitored.output.contains("was not applied"),
         "{monitored:?}"
     );
+    let again = agent(&ns, "haproxy", "monitor", &params, &run);
+    assert!(
+        again.output.contains("was refused"),
+        "not retried every monitor: {again:?}"
+    );
     assert!(
         http_get(&ns, "127.0.0.1", 8082).contains("second"),
         "the old config keeps serving"
