@@ -36,26 +36,50 @@ pub(crate) fn ban_insufficient(c: &mut Cluster, r: RscIx) {
     if c.options.placement_strategy == "default" {
         return;
     }
-    // The first member of a group brings the whole group's requirements.
-    let mut need = c.rscs[r].utilization.clone();
-    let group = c.rscs[r]
-        .parent
-        .filter(|&g| c.rscs[g].variant == crate::cluster::Variant::Group);
-    if let Some(g) = group.filter(|&g| c.rscs[g].children.first() == Some(&r)) {
-        for &m in &c.rscs[g].children[1..] {
-            if c.rscs[m].provisional {
-                for (k, v) in &c.rscs[m].utilization {
-                    *need.entry(k.clone()).or_insert(0) += v;
+    // A resource is placed together with everything mandatorily colocated with it (in
+    // either direction, transitively) that is not placed yet: all must fit.
+    let mut need = std::collections::BTreeMap::new();
+    let mut seen = vec![r];
+    let mut stack = vec![r];
+    while let Some(x) = stack.pop() {
+        if c.rscs[x].provisional || x == r {
+            for (k, v) in &c.rscs[x].utilization {
+                *need.entry(k.clone()).or_insert(0) += v;
+            }
+        }
+        let links = c.rscs[x].this_with.iter().chain(c.rscs[x].with_this.iter());
+        for &ci in links {
+            let col = &c.colocations[ci];
+            if !col.score.is_infinity() {
+                continue;
+            }
+            for y in c
+                .primitives(col.primary)
+                .into_iter()
+                .chain(c.primitives(col.dependent))
+            {
+                if !seen.contains(&y) {
+                    seen.push(y);
+                    stack.push(y);
                 }
             }
         }
     }
-    if need.is_empty() {
-        return;
-    }
+    // If no allowed node holds them all, only the resource's own needs count.
+    let fits = |c: &Cluster, n: NodeIx, need: &std::collections::BTreeMap<String, i64>| {
+        need.iter().all(|(k, v)| *v <= 0 || free(c, n, k) >= *v)
+    };
+    let usable = |c: &Cluster, n: NodeIx| {
+        c.nodes[n].available() && c.rscs[r].allowed[n].is_some_and(|s| s.value() >= 0)
+    };
+    let any = (0..c.nodes.len()).any(|n| usable(c, n) && fits(c, n, &need));
+    let need = if any {
+        need
+    } else {
+        c.rscs[r].utilization.clone()
+    };
     for n in 0..c.nodes.len() {
-        let fits = need.iter().all(|(k, v)| *v <= 0 || free(c, n, k) >= *v);
-        if !fits {
+        if usable(c, n) && !fits(c, n, &need) {
             c.rscs[r].allowed[n] = Some(Score::MINUS_INFINITY);
         }
     }
