@@ -24,6 +24,17 @@ pub(crate) fn assign_all(c: &mut Cluster) {
                 .find_map(|&p| c.rscs[p].current_node())
         })
         .collect();
+    // Nodes in the order Pacemaker lists them for this: most free capacity first under
+    // `balanced`, then by name.
+    let mut node_order: Vec<NodeIx> = (0..n).collect();
+    node_order.sort_by(|&a, &b| {
+        let cap = if c.options.placement_strategy == "balanced" {
+            crate::utilization::compare_capacity(c, a, b)
+        } else {
+            std::cmp::Ordering::Equal
+        };
+        cap.then_with(|| c.nodes[a].name.cmp(&c.nodes[b].name))
+    });
     let mut idx: Vec<usize> = (0..order.len()).collect();
     // Resources are kept sorted by priority; only a placement strategy other than
     // `default` sorts further by scores.
@@ -44,7 +55,7 @@ pub(crate) fn assign_all(c: &mut Cluster) {
                 if !by_scores {
                     return std::cmp::Ordering::Equal;
                 }
-                for x in 0..n {
+                for &x in &node_order {
                     let o = tables[b][x].cmp(&tables[a][x]);
                     if o != std::cmp::Ordering::Equal {
                         return o;
