@@ -49,6 +49,9 @@ pub struct Colocation {
     pub with_rsc_role: Option<Role>,
     pub node_attribute: Option<String>,
     pub influence: Option<bool>,
+    /// `rsc-instance`: one instance of a clone (needs promotable/clone instance syntax).
+    pub rsc_instance: Option<String>,
+    pub with_rsc_instance: Option<String>,
     pub resource_sets: Vec<ResourceSet>,
     pub extra: Attrs,
     pub unknown: Vec<RawElement>,
@@ -249,6 +252,8 @@ impl Colocation {
             with_rsc_role: el.role(cx, "with-rsc-role"),
             node_attribute: el.string("node-attribute"),
             influence: el.bool(cx, "influence"),
+            rsc_instance: el.string("rsc-instance"),
+            with_rsc_instance: el.string("with-rsc-instance"),
             ..Colocation::default()
         };
         read_children(
@@ -275,6 +280,8 @@ impl Colocation {
         );
         element.push_opt("node-attribute", self.node_attribute.as_ref());
         element.push_opt("influence", self.influence);
+        element.push_opt("rsc-instance", self.rsc_instance.as_ref());
+        element.push_opt("with-rsc-instance", self.with_rsc_instance.as_ref());
         let mut element = finish_out(element, &self.extra);
         write_children(&mut element, &self.resource_sets, &self.unknown, wx);
         element

@@ -1,6 +1,8 @@
 //! `herd-sched-bench [--lines] FILE...`: parses each CIB with herd-cib and schedules it with
 //! herd-sched, printing one line per file: `parse_ms schedule_ms n_summary_lines n_actions
 //! file`, and with `--lines` the summary lines after it, each indented by two spaces.
+//! `herd-sched-bench --parse-only N FILE...` parses each file N times and prints the fastest
+//! parse in ms (the parser's own figure, less disturbed by a busy machine).
 //!
 //! bench/sched.sh runs it under /usr/bin/time for CPU and peak memory. I/O: reads the files,
 //! prints to stdout.
@@ -9,6 +11,10 @@ use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
     let mut files: Vec<String> = std::env::args().skip(1).collect();
+    if files.first().is_some_and(|arg| arg == "--parse-only") {
+        let rounds: u32 = files.get(1).and_then(|n| n.parse().ok()).unwrap_or(5);
+        return parse_only(&files[2.min(files.len())..], rounds.max(1));
+    }
     let print_lines = files.first().is_some_and(|arg| arg == "--lines");
     if print_lines {
         files.remove(0);
@@ -36,6 +42,26 @@ fn main() -> anyhow::Result<()> {
                 println!("  {line}");
             }
         }
+    }
+    Ok(())
+}
+
+fn parse_only(files: &[String], rounds: u32) -> anyhow::Result<()> {
+    for file in files {
+        let text = std::fs::read_to_string(file)?;
+        let mut best_ms = f64::MAX;
+        let mut n_diagnostics = 0;
+        for _ in 0..rounds {
+            let started = Instant::now();
+            let (cib, diagnostics) = herd_cib::parse_str(&text, file)?;
+            best_ms = best_ms.min(started.elapsed().as_secs_f64() * 1000.0);
+            n_diagnostics = diagnostics.len();
+            drop(cib);
+        }
+        println!(
+            "parse {best_ms:.1} ms (best of {rounds}), {} bytes, {n_diagnostics} diagnostics: {file}",
+            text.len()
+        );
     }
     Ok(())
 }
