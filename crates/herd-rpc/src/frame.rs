@@ -8,6 +8,10 @@
 //! plaintext  = kind u8 | id u64 BE | payload
 //! ```
 //!
+//! Messages above `BULK_THRESHOLD_BYTES` travel as `Fragment` frames of at most
+//! `FRAGMENT_BYTES` each, so small messages (pings, lease renewals, heartbeats) can be sent
+//! between the pieces of a large one instead of waiting behind all of it.
+//!
 //! The length is checked against the receiver's limit before the body is read, so an
 //! oversized frame costs nothing. This module does no I/O and no cryptography; the socket
 //! loops are in `conn`, the Noise session in `session`.
@@ -44,6 +48,9 @@ pub(crate) enum Kind {
     Pong = 5,
     /// The handler had no answer for a request (it returned None).
     NoReply = 6,
+    /// A piece of a large message: id = the message's stream number, payload = last flag
+    /// u8 then bytes. The pieces, concatenated, are the plaintext of the large message.
+    Fragment = 7,
 }
 
 impl Kind {
@@ -55,6 +62,7 @@ impl Kind {
             4 => Kind::Ping,
             5 => Kind::Pong,
             6 => Kind::NoReply,
+            7 => Kind::Fragment,
             _ => return None,
         })
     }
@@ -124,6 +132,16 @@ pub(crate) fn encode_message(kind: Kind, id: u64, payload: &[u8]) -> BytesMut {
     out.put_u8(kind as u8);
     out.put_u64(id);
     out.put_slice(payload);
+    out
+}
+
+/// The plaintext of one fragment of a large message.
+pub(crate) fn encode_fragment(stream: u64, last: bool, piece: &[u8]) -> BytesMut {
+    let mut out = BytesMut::with_capacity(MESSAGE_HEADER_BYTES + 1 + piece.len());
+    out.put_u8(Kind::Fragment as u8);
+    out.put_u64(stream);
+    out.put_u8(u8::from(last));
+    out.put_slice(piece);
     out
 }
 

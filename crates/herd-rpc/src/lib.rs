@@ -26,7 +26,14 @@
 //! pinged every `link_ping`; a link silent for `link_timeout` is dropped and redialed with
 //! backoff, and traffic moves to the next link that is up (knet's passive mode: the first
 //! address is preferred). Queues and requests in flight are bounded (`QUEUE_FRAMES_MAX`,
-//! `INFLIGHT_PER_PEER_MAX`, `HANDLERS_PER_CONNECTION_MAX`, `INBOUND_CONNECTIONS_MAX`).
+//! `BULK_QUEUE_MAX`, `INFLIGHT_PER_PEER_MAX`, `HANDLERS_PER_CONNECTION_MAX`,
+//! `INBOUND_CONNECTIONS_MAX`).
+//!
+//! Two lanes per connection: messages up to 16 KiB (pings, lease renewals, heartbeats,
+//! votes) go first; larger ones (snapshots, big log batches) are cut into 60 KiB fragments
+//! with the small messages sent between them, and `TCP_NOTSENT_LOWAT` keeps the kernel
+//! from queueing much ahead of them. On a 20 Mbit/s link a small call waits ~0.3 s behind a
+//! 4 MB transfer instead of ~1.7 s (tests/it/netns.rs).
 //!
 //! Payloads are opaque bytes; the Raft layer encodes its own messages (with its own
 //! version byte). Handlers may run concurrently, so the order in which one-way messages
@@ -52,10 +59,11 @@ mod server;
 mod session;
 mod transport;
 
+pub use conn::{BULK_QUEUE_MAX, QUEUE_FRAMES_MAX};
 pub use error::RpcError;
 pub use frame::PROTOCOL_VERSION;
 pub use key::{CLUSTER_KEY_BYTES, ClusterKey, KeyError};
-pub use link::{INFLIGHT_PER_PEER_MAX, QUEUE_FRAMES_MAX};
+pub use link::INFLIGHT_PER_PEER_MAX;
 pub use server::{HANDLERS_PER_CONNECTION_MAX, INBOUND_CONNECTIONS_MAX};
 pub use transport::{REBIND_INTERVAL_MS, Transport};
 

@@ -14,16 +14,14 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Semaphore, oneshot, watch};
 
-use crate::conn::{AbortOnDrop, FrameReader, write_loop};
+use crate::conn::{AbortOnDrop, FrameReader, Outbox, outbox, tune, write_loop};
 use crate::frame::{self, Hello, Kind, Verdict};
 use crate::session::{self, Session};
 use crate::transport::Shared;
 use crate::{LinkState, LinkStatus};
-
-/// Messages queued per connection before `send` drops and `call` waits.
-pub const QUEUE_FRAMES_MAX: usize = 1024;
 
 /// Calls in flight to one peer at most; more wait (within their timeout).
 pub const INFLIGHT_PER_PEER_MAX: usize = 256;
@@ -43,7 +41,7 @@ pub(crate) enum Reply {
 
 /// One live outbound connection.
 pub(crate) struct Conn {
-    queue: mpsc::Sender<BytesMut>,
+    queue: Outbox,
     pending: Mutex<Pending>,
     next_id: AtomicU64,
 }
@@ -54,7 +52,7 @@ struct Pending {
 }
 
 impl Conn {
-    fn new(queue: mpsc::Sender<BytesMut>) -> Conn {
+    fn new(queue: Outbox) -> Conn {
         Conn {
             queue,
             pending: Mutex::new(Pending {
@@ -105,13 +103,10 @@ impl Conn {
     }
 
     pub(crate) async fn enqueue(&self, plain: BytesMut) -> bool {
-        self.queue.send(plain).await.is_ok()
+        self.queue.send(plain).await
     }
 
-    pub(crate) fn try_enqueue(
-        &self,
-        plain: BytesMut,
-    ) -> Result<(), mpsc::error::TrySendError<BytesMut>> {
+    pub(crate) fn try_enqueue(&self, plain: BytesMut) -> Result<(), TrySendError<BytesMut>> {
         self.queue.try_send(plain)
     }
 }
@@ -263,7 +258,7 @@ async fn dial(
         let mut stream = TcpStream::connect(link.addr)
             .await
             .map_err(|err| err.to_string())?;
-        let _ = stream.set_nodelay(true);
+        tune(&stream);
         let hello = Hello {
             from: shared.local.clone(),
             to: peer.name.clone(),
@@ -315,7 +310,7 @@ async fn run_connection(
     session: Arc<Session>,
 ) -> String {
     let (read, write) = stream.into_split();
-    let (queue, queued) = mpsc::channel(QUEUE_FRAMES_MAX);
+    let (queue, queued) = outbox();
     let conn = Arc::new(Conn::new(queue));
     let mut writer = AbortOnDrop(tokio::spawn(write_loop(write, session.clone(), queued)));
     let mut reader = FrameReader::new(read, session, shared.frame_bytes_max);

@@ -11,14 +11,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::conn::{AbortOnDrop, FrameReader, write_loop};
+use crate::conn::{AbortOnDrop, FrameReader, Outbox, outbox, tune, write_loop};
 use crate::frame::{self, Hello, Kind, Message, Verdict};
-use crate::link::{HANDSHAKE_TIMEOUT_MS, QUEUE_FRAMES_MAX};
+use crate::link::HANDSHAKE_TIMEOUT_MS;
 use crate::session;
 use crate::transport::Shared;
 
@@ -61,7 +60,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener) {
 }
 
 async fn inbound(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr) {
-    let _ = stream.set_nodelay(true);
+    tune(&stream);
     let handshake = async {
         let (hello, noise) = session::accept(&mut stream, &shared.key, &shared.prologue).await?;
         let verdict = judge(&shared, &hello);
@@ -108,7 +107,7 @@ async fn serve_connection(
     session: Arc<session::Session>,
 ) -> String {
     let (read, write) = stream.into_split();
-    let (queue, queued) = mpsc::channel(QUEUE_FRAMES_MAX);
+    let (queue, queued) = outbox();
     let mut writer = AbortOnDrop(tokio::spawn(write_loop(write, session.clone(), queued)));
     let mut reader = FrameReader::new(read, session, shared.frame_bytes_max);
     let slots = Arc::new(Semaphore::new(HANDLERS_PER_CONNECTION_MAX));
@@ -170,7 +169,7 @@ async fn serve_connection(
 /// Runs the handler on one request or one-way message and queues the answer.
 async fn run_handler(
     shared: Arc<Shared>,
-    queue: mpsc::Sender<BytesMut>,
+    queue: Outbox,
     from: String,
     message: Message,
     slot: OwnedSemaphorePermit,
@@ -203,7 +202,7 @@ async fn run_handler(
 }
 
 struct NoReplyOnDrop {
-    queue: Option<mpsc::Sender<BytesMut>>,
+    queue: Option<Outbox>,
     id: u64,
 }
 

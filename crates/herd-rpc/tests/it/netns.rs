@@ -22,6 +22,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Two namespaces joined by two veth pairs (two links), deleted on drop.
 struct Lab {
+    tag: String,
     ns: [String; 2],
     /// veth names inside ns[1] (node n2), one per link.
     n2_ifaces: [String; 2],
@@ -52,6 +53,7 @@ impl Lab {
         );
         let ns = [format!("{tag}a"), format!("{tag}b")];
         let lab = Lab {
+            tag: tag.clone(),
             ns: ns.clone(),
             n2_ifaces: [format!("{tag}b0"), format!("{tag}b1")],
         };
@@ -88,6 +90,18 @@ impl Lab {
         Ok(lab)
     }
 
+    /// Limits n1's sending rate on `link` (a token bucket on n1's side of the veth).
+    fn throttle(&self, link: usize, rate: &str) {
+        let dev = format!("{}a{link}", self.tag);
+        ip_tc(
+            &self.ns[0],
+            &[
+                "qdisc", "add", "dev", &dev, "root", "tbf", "rate", rate, "burst", "32kbit",
+                "latency", "20ms",
+            ],
+        );
+    }
+
     fn set_link(&self, link: usize, up: bool) {
         ip(&[
             "-n",
@@ -99,6 +113,15 @@ impl Lab {
         ])
         .expect("toggle link");
     }
+}
+
+fn ip_tc(ns: &str, args: &[&str]) {
+    let status = Command::new("ip")
+        .args(["netns", "exec", ns, "tc"])
+        .args(args)
+        .status()
+        .expect("run tc");
+    assert!(status.success(), "tc {}", args.join(" "));
 }
 
 impl Drop for Lab {
@@ -150,11 +173,18 @@ async fn listeners(host: u8) -> Vec<TcpListener> {
     ]
 }
 
+/// Echoes small payloads; answers "ok" to large ones.
 struct Echo;
 
 impl herd_rpc::Handler for Echo {
     fn handle(&self, _from: &str, payload: Bytes) -> herd_rpc::BoxFuture<'_, Option<Bytes>> {
-        Box::pin(async move { Some(payload) })
+        Box::pin(async move {
+            Some(if payload.len() < 1000 {
+                payload
+            } else {
+                Bytes::from_static(b"ok")
+            })
+        })
     }
 }
 
@@ -231,5 +261,75 @@ fn cut_link_fails_over_to_the_second_and_back() {
     assert!(
         failover < Duration::from_secs(3),
         "failover took {failover:?}"
+    );
+}
+
+#[test]
+fn small_calls_overtake_a_large_transfer_on_a_slow_link() {
+    let lab = match Lab::new() {
+        Ok(lab) => Arc::new(lab),
+        Err(err) => {
+            println!("skipped: cannot build network namespaces ({err}); run as root with iproute2");
+            return;
+        }
+    };
+    lab.throttle(0, "20mbit");
+    lab.set_link(1, false);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let n2 = in_ns(&lab.ns[1], async move || {
+        let _n2 = Transport::start_on(config("n2", "n1", 1), listeners(2).await, Arc::new(Echo))
+            .expect("start n2");
+        let _ = stop_rx.await;
+    });
+    let n1 = in_ns(&lab.ns[0], async move || {
+        let n1 = Transport::start_on(config("n1", "n2", 2), listeners(1).await, Arc::new(Echo))
+            .expect("start n1");
+        n1.call("n2", Bytes::from_static(b"warm"), Duration::from_secs(5))
+            .await
+            .expect("first call");
+        // 4 MB at 20 Mbit/s takes about 1.6 s.
+        let big = tokio::spawn({
+            let n1 = n1.clone();
+            async move {
+                let started = Instant::now();
+                n1.call(
+                    "n2",
+                    Bytes::from(vec![b'x'; 4_000_000]),
+                    Duration::from_secs(30),
+                )
+                .await
+                .expect("large call");
+                started.elapsed()
+            }
+        });
+        let mut worst = Duration::ZERO;
+        let mut count = 0;
+        while !big.is_finished() {
+            let started = Instant::now();
+            n1.call("n2", Bytes::from_static(b"small"), Duration::from_secs(10))
+                .await
+                .expect("small call");
+            worst = worst.max(started.elapsed());
+            count += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let large = big.await.expect("large call task");
+        let flaps = n1.links()[0].changes;
+        (large, worst, count, flaps)
+    });
+    let (large, worst, count, flaps) = n1.join().expect("n1 thread");
+    let _ = stop_tx.send(());
+    n2.join().expect("n2 thread");
+    println!(
+        "4 MB call over 20 Mbit/s took {large:?}; {count} small calls meanwhile, slowest {worst:?}"
+    );
+    assert_eq!(flaps, 1, "link 0 went down during the transfer");
+    assert!(
+        count >= 5,
+        "only {count} small calls completed during {large:?}"
+    );
+    assert!(
+        worst < large / 2,
+        "a small call waited {worst:?} behind a {large:?} transfer"
     );
 }
