@@ -9,7 +9,8 @@ use std::time::Duration;
 use herd_agents::{dns, ocf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::lab::{KillOnDrop, Lab, agent, in_ns};
+use crate::dhcp;
+use crate::lab::{KillOnDrop, Lab, agent, in_ns, ip};
 
 /// A tiny HTTP backend inside `ns`, answering every request with `body`, until dropped.
 struct Backend {
@@ -429,4 +430,49 @@ fn haproxy_graceful_stop_drains_then_falls_back_to_term() {
     );
     done_tx.send(()).unwrap();
     holder.join().unwrap();
+}
+
+#[test]
+fn dnsmasq_hands_out_a_dhcp_lease_into_its_own_lease_file() {
+    let mut lab = Lab::new();
+    let server = lab.host("ds", 1, None);
+    let client = lab.host("dc", 20, None);
+    ip(&["-n", &client.ns, "addr", "flush", "dev", "eth0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("dhcp.conf");
+    let range = format!("{0}.50,{0}.60,255.255.255.0,1h", lab.net);
+    std::fs::write(
+        &cfg,
+        format!("port=0\ninterface=eth0\nbind-interfaces\nno-ping\ndhcp-range={range}\n"),
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let _reap = KillOnDrop(run.clone());
+    let params = [("config", cfg.to_str().unwrap())];
+    let started = agent(&server.ns, "dnsmasq", "start", &params, &run);
+    assert_eq!(started.rc, ocf::SUCCESS, "{started:?}");
+
+    let mac: [u8; 6] = mac_bytes(&client.mac);
+    let leased = in_ns(&client.ns, async move || dhcp::lease("eth0", mac));
+    let log = std::fs::read_to_string(run.join("daemon.log")).unwrap_or_default();
+    let leased =
+        leased.unwrap_or_else(|e| panic!("dnsmasq answers DISCOVER and REQUEST: {e}: {log}"));
+    assert!(leased.to_string().starts_with(&lab.net), "{leased}");
+    let leases = std::fs::read_to_string(run.join("dnsmasq.leases")).unwrap_or_default();
+    assert!(
+        leases.contains(&client.mac) && leases.contains(&leased.to_string()),
+        "the lease is in this instance's lease file: {leases:?}"
+    );
+    assert_eq!(
+        agent(&server.ns, "dnsmasq", "stop", &params, &run).rc,
+        ocf::SUCCESS
+    );
+}
+
+fn mac_bytes(text: &str) -> [u8; 6] {
+    let mut mac = [0u8; 6];
+    for (byte, part) in mac.iter_mut().zip(text.split(':')) {
+        *byte = u8::from_str_radix(part, 16).expect("hex MAC");
+    }
+    mac
 }

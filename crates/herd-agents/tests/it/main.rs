@@ -5,6 +5,7 @@
 //! dnsmasq are Debian's packages (scripts/test installs them).
 
 mod daemons;
+mod dhcp;
 mod figures;
 mod lab;
 mod metadata;
