@@ -15,6 +15,9 @@
 //! recorded traffic. The initiator's node name travels encrypted in message 1 and is
 //! checked against the node list; the responder names itself in message 2. A peer without
 //! the key fails to decrypt message 1 and is refused before any handler runs.
+//! What this does not give: per-node identity. The key proves membership of the cluster,
+//! so any holder of the key can claim any listed node name (as with Corosync's shared
+//! authkey); per-node keys would need a static-key pattern (`KKpsk0`) and a key per node.
 //!
 //! Framing: every frame is `length u32 | version u8 | ciphertext`, the length checked
 //! against [`FRAME_BYTES_MAX`] (or the configured limit) before the body is read; the
