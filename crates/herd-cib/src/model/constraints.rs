@@ -7,6 +7,7 @@
 use herd_types::Score;
 
 use crate::dom::{Attrs, Line, RawElement};
+use crate::error::Severity;
 use crate::model::rules::Rule;
 use crate::read::{Cx, El, Wx, finish_out, out, push_unknown};
 use crate::values::{LossPolicy, OrderKind, ResourceDiscovery, Role, RscAction};
@@ -184,6 +185,17 @@ fn read_children(
     }
 }
 
+/// Reports a constraint that lacks what it needs to mean anything.
+fn incomplete(cx: &mut Cx<'_>, el: &El, has_it: bool, what: &str) {
+    if !has_it {
+        el.report(
+            cx,
+            Severity::Error,
+            format!("constraint needs {what}; Pacemaker ignores it as written (add them)"),
+        );
+    }
+}
+
 fn write_children(element: &mut RawElement, sets: &[ResourceSet], unknown: &[RawElement], wx: Wx) {
     for set in sets {
         element.push_child(set.write(wx));
@@ -217,6 +229,13 @@ impl Location {
             Some(&mut location.rules),
             &mut location.unknown,
         );
+        let has_target = location.rsc.is_some()
+            || location.rsc_pattern.is_some()
+            || !location.resource_sets.is_empty();
+        incomplete(cx, &el, has_target, "rsc, rsc-pattern or a resource_set");
+        let has_where =
+            (location.node.is_some() && location.score.is_some()) || !location.rules.is_empty();
+        incomplete(cx, &el, has_where, "node and score, or a rule");
         location.extra = el.finish();
         location
     }
@@ -263,6 +282,23 @@ impl Colocation {
             None,
             &mut colocation.unknown,
         );
+        let has_pair = colocation.rsc.is_some() && colocation.with_rsc.is_some();
+        let has_sets = !colocation.resource_sets.is_empty();
+        incomplete(
+            cx,
+            &el,
+            has_pair || has_sets,
+            "rsc and with-rsc, or resource_sets",
+        );
+        if colocation.score.is_none() && colocation.resource_sets.is_empty() {
+            el.report(
+                cx,
+                Severity::Warning,
+                "colocation without a score counts as score 0 and does nothing \
+                 (add score=\"...\")"
+                    .to_owned(),
+            );
+        }
         colocation.extra = el.finish();
         colocation
     }
@@ -317,6 +353,14 @@ impl Order {
             None,
             &mut order.unknown,
         );
+        let has_pair = order.first.is_some() && order.then.is_some();
+        let has_sets = !order.resource_sets.is_empty();
+        incomplete(
+            cx,
+            &el,
+            has_pair || has_sets,
+            "first and then, or resource_sets",
+        );
         order.extra = el.finish();
         order
     }
@@ -362,6 +406,8 @@ impl Ticket {
             None,
             &mut ticket.unknown,
         );
+        let has_target = ticket.rsc.is_some() || !ticket.resource_sets.is_empty();
+        incomplete(cx, &el, has_target, "rsc or a resource_set");
         ticket.extra = el.finish();
         ticket
     }

@@ -216,3 +216,38 @@ fn rejected_value_of_a_defaulted_attribute_is_written_back_once() {
     assert_eq!((op.interval_ms, op.extra.get("interval")), (0, Some(":10")));
     assert!(write_string(&cib).contains("interval=\":10\""));
 }
+
+#[test]
+fn incomplete_constraints_are_errors_that_say_what_is_missing() {
+    let xml = cib_with(
+        "<resources><primitive id=\"a\" class=\"lsb\" type=\"a\"/></resources><constraints>\
+         <rsc_location id=\"l\" rsc=\"a\"/>\
+         <rsc_colocation id=\"c\" rsc=\"a\" score=\"1\"/>\
+         <rsc_order id=\"o\" then=\"a\"/>\
+         <rsc_ticket id=\"t\" ticket=\"tk\"/></constraints>",
+        "",
+    );
+    let (cib, diagnostics) = parse(&xml);
+    assert_eq!(cib.configuration.constraints.len(), 4, "all kept");
+    let about = |id: &str| -> Vec<String> {
+        diagnostics
+            .iter()
+            .filter(|d| d.id.as_deref() == Some(id) && d.severity == Severity::Error)
+            .map(|d| d.message.clone())
+            .collect()
+    };
+    assert!(
+        about("l")
+            .iter()
+            .any(|m| m.contains("node and score, or a rule")),
+        "{:?}",
+        about("l")
+    );
+    assert!(about("c").iter().any(|m| m.contains("with-rsc")));
+    assert!(about("o").iter().any(|m| m.contains("first and then")));
+    assert!(
+        about("t")
+            .iter()
+            .any(|m| m.contains("rsc or a resource_set"))
+    );
+}
