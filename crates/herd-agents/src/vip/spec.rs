@@ -27,9 +27,10 @@ pub(crate) static SPEC: AgentSpec = AgentSpec {
         ParamSpec {
             name: "cidr_netmask",
             shortdesc: "Prefix length",
-            longdesc: "Prefix length of the address (e.g. 24). Default: the prefix of the \
-                interface's subnet that contains the address, else 32 (IPv4) or 128 (IPv6).",
-            kind: "integer",
+            longdesc: "Prefix length of the address (e.g. 24; an IPv4 netmask such as \
+                255.255.255.0 is accepted too). Default: the prefix of the interface's subnet \
+                that contains the address, else 32 (IPv4) or 128 (IPv6).",
+            kind: "string",
             required: false,
             unique: false,
             default: None,
@@ -189,16 +190,12 @@ impl Config {
             value: ip_text.to_string(),
             expected: "an IPv4 or IPv6 address",
         })?;
-        let max_prefix = if ip.is_ipv4() { 32 } else { 128 };
-        let prefix_len = match params.u32("cidr_netmask")? {
-            Some(n) if n <= max_prefix => Some(n as u8),
-            Some(n) => {
-                return Err(ParamError::Invalid {
-                    name: "cidr_netmask",
-                    value: n.to_string(),
-                    expected: "a prefix length (0-32 for IPv4, 0-128 for IPv6)",
-                });
-            }
+        let prefix_len = match params.opt("cidr_netmask") {
+            Some(text) => Some(parse_prefix(text, ip.is_ipv4()).ok_or(ParamError::Invalid {
+                name: "cidr_netmask",
+                value: text.to_string(),
+                expected: "a prefix length (0-32 for IPv4, 0-128 for IPv6) or an IPv4 netmask",
+            })?),
             None => None,
         };
         Ok(Self {
@@ -219,5 +216,33 @@ impl Config {
             monitor_probe: params.bool("monitor_probe")?,
             nodad: params.bool("nodad")?,
         })
+    }
+}
+
+/// `24`, or for IPv4 also a dotted netmask such as `255.255.255.0` (contiguous ones only).
+fn parse_prefix(text: &str, ipv4: bool) -> Option<u8> {
+    let text = text.trim();
+    let max = if ipv4 { 32 } else { 128 };
+    if let Ok(n) = text.parse::<u8>() {
+        return (n <= max).then_some(n);
+    }
+    let mask = u32::from(text.parse::<std::net::Ipv4Addr>().ok().filter(|_| ipv4)?);
+    let ones = mask.leading_ones();
+    (mask.checked_shl(ones).unwrap_or(0) == 0).then_some(ones as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_accepts_length_or_contiguous_ipv4_netmask() {
+        assert_eq!(parse_prefix("24", true), Some(24));
+        assert_eq!(parse_prefix("255.255.255.0", true), Some(24));
+        assert_eq!(parse_prefix("255.255.255.255", true), Some(32));
+        assert_eq!(parse_prefix("255.0.255.0", true), None);
+        assert_eq!(parse_prefix("33", true), None);
+        assert_eq!(parse_prefix("64", false), Some(64));
+        assert_eq!(parse_prefix("255.255.0.0", false), None);
     }
 }
