@@ -84,7 +84,7 @@ async fn inbound(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr) {
             }
         };
     tracing::debug!(peer = %hello.from, %addr, link = hello.link, "inbound connection accepted");
-    let reason = serve_connection(&shared, &hello.from, stream, session).await;
+    let reason = serve_connection(&shared, &hello.from, addr, stream, session).await;
     tracing::debug!(peer = %hello.from, %addr, %reason, "inbound connection closed");
 }
 
@@ -103,6 +103,7 @@ fn judge(shared: &Shared, hello: &Hello) -> Verdict {
 async fn serve_connection(
     shared: &Arc<Shared>,
     from: &str,
+    addr: SocketAddr,
     stream: TcpStream,
     session: Arc<session::Session>,
 ) -> String {
@@ -123,7 +124,7 @@ async fn serve_connection(
                     Ok(Some(message)) => message,
                     Ok(None) => return "closed by the peer".to_string(),
                     Err(err) => {
-                        tracing::warn!(peer = %from, error = %err, "refused a frame; closing the connection");
+                        shared.refusals.refuse(addr, &format!("frame from {from} refused, connection closed: {err}"));
                         return err.to_string();
                     }
                 };
