@@ -303,6 +303,31 @@ impl Service for Config {
         Ok(summary)
     }
 
+    fn config_warnings(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.common.config).unwrap_or_default();
+        let words = |line: &str| {
+            line.split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let lines: Vec<Vec<String>> = text.lines().map(words).collect();
+        let chroot = lines
+            .iter()
+            .find_map(|w| (w.first()? == "chroot").then(|| w.get(1).cloned()));
+        let dev_log = lines.iter().any(|w| {
+            w.first().is_some_and(|k| k == "log")
+                && w.get(1).is_some_and(|target| target.starts_with('/'))
+        });
+        match chroot {
+            Some(dir) if dev_log => vec![format!(
+                "warning: the config logs to a Unix socket but chroots to {}: those log lines \
+                 fail inside the chroot; haproxy's logs are in daemon.log (log_stderr)",
+                dir.unwrap_or_default()
+            )],
+            _ => Vec::new(),
+        }
+    }
+
     fn graceful_stop(&self) -> Option<(Signal, Duration)> {
         (!self.stop_grace.is_zero()).then_some((Signal::SIGUSR1, self.stop_grace))
     }

@@ -52,6 +52,11 @@ pub(crate) trait Service: Sync {
         budget: Duration,
     ) -> impl Future<Output = Result<String, String>> + Send;
     /// Applies a changed config to the running daemon.
+    /// Things in the config file that work against running under herd (shown by start and
+    /// validate-all).
+    fn config_warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// A signal that stops the daemon gracefully (finish open connections) and how long to
     /// allow it, tried before TERM; None: TERM right away.
     fn graceful_stop(&self) -> Option<(Signal, Duration)> {
@@ -76,7 +81,11 @@ pub(crate) async fn run<S: Service>(
     let budget = timeout
         .saturating_sub(MARGIN)
         .max(Duration::from_millis(500));
-    Some(match action {
+    let warnings = match action {
+        "start" | "validate-all" => service.config_warnings().join("\n"),
+        _ => String::new(),
+    };
+    let outcome = match action {
         "start" => start(service, &daemon, budget).await,
         "stop" => stop(service, &daemon, budget).await,
         "monitor" | "status" => monitor(service, &daemon, budget).await,
@@ -86,7 +95,8 @@ pub(crate) async fn run<S: Service>(
             Err(outcome) => outcome,
         },
         _ => return None,
-    })
+    };
+    Some(outcome.with_prefix(&warnings))
 }
 
 async fn start<S: Service>(service: &S, daemon: &Daemon, budget: Duration) -> AgentOutcome {

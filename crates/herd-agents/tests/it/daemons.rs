@@ -258,6 +258,15 @@ fn haproxy_invalid_config_and_missing_param_are_clear_errors() {
         dir.path(),
     );
     assert_eq!(absent.rc, ocf::ERR_INSTALLED, "{absent:?}");
+    let chrooted = dir.path().join("chroot.cfg");
+    let text = "global\n    log /dev/log local0\n    chroot /var/lib/haproxy\n";
+    std::fs::write(&chrooted, text).unwrap();
+    let params = [("config", chrooted.to_str().unwrap())];
+    let warned = agent(&ns, "haproxy", "validate-all", &params, dir.path());
+    assert!(
+        warned.output.contains("chroots to /var/lib/haproxy"),
+        "{warned:?}"
+    );
 }
 
 fn dnsmasq_config(path: &Path, port: u16, answer: &str) {
