@@ -57,7 +57,14 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(_) => Ok(()),
         Err(err) => Err(err.to_string()),
     };
-    let warnings = address_warnings(&config);
+    let mut warnings = address_warnings(&config);
+    if let Some(group) = &config.admin_group
+        && !group_exists(group)
+    {
+        warnings.push(format!(
+            "admin_group {group:?} is not in /etc/group; only root can use the admin socket"
+        ));
+    }
     let text = if args.json {
         let mut json = to_json(&config, &key_status);
         json["warnings"] = serde_json::json!(warnings);
@@ -72,6 +79,14 @@ fn check(args: CheckArgs) -> ExitCode {
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::stdout().write_all(text.as_bytes());
     ExitCode::SUCCESS
+}
+
+/// Whether a Unix group of that name is listed in /etc/group.
+fn group_exists(name: &str) -> bool {
+    std::fs::read_to_string("/etc/group").is_ok_and(|text| {
+        text.lines()
+            .any(|line| line.split(':').next() == Some(name))
+    })
 }
 
 /// Whether `ip` is an address of this machine (binding it to an ephemeral port works).
