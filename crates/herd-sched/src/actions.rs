@@ -174,10 +174,11 @@ fn primitive_actions(c: &Cluster, r: RscIx) -> Vec<Action> {
     if !rsc.managed {
         s.optional = true;
     }
-    if let Some(reason) = &rsc.restart_reason {
-        if next.is_some() && !moving {
-            s.reason = Some(reason.clone());
-        }
+    if let Some(reason) = &rsc.restart_reason
+        && next.is_some()
+        && !moving
+    {
+        s.reason = Some(reason.clone());
     }
     out.push(s);
     if let Some(n) = next {

@@ -31,11 +31,11 @@ fn instance_assigned(c: &Cluster, inst: RscIx) -> Option<NodeIx> {
 }
 
 fn unassign(c: &mut Cluster, r: RscIx) {
-    if let Some(n) = c.rscs[r].assigned.take() {
-        if c.rscs[r].variant == Variant::Primitive {
-            c.nodes[n].num_resources = c.nodes[n].num_resources.saturating_sub(1);
-            crate::utilization::release(c, r, n);
-        }
+    if let Some(n) = c.rscs[r].assigned.take()
+        && c.rscs[r].variant == Variant::Primitive
+    {
+        c.nodes[n].num_resources = c.nodes[n].num_resources.saturating_sub(1);
+        crate::utilization::release(c, r, n);
     }
     c.rscs[r].provisional = true;
     c.rscs[r].next_role = None;
@@ -116,11 +116,7 @@ fn distribute(c: &mut Cluster, clone: RscIx, children: &[RscIx]) {
         .filter(|&n| c.nodes[n].available())
         .count();
     let all_coloc = max < available;
-    let loop_max = if available > 0 {
-        (max / available).max(1)
-    } else {
-        1
-    };
+    let loop_max = max.checked_div(available).unwrap_or(1).max(1);
     c.rscs[clone].counts = vec![0; c.nodes.len()];
     let mut allocated = 0;
     for &child in children {
@@ -170,10 +166,10 @@ fn allocate_instance(
     limit: usize,
 ) -> Option<NodeIx> {
     let first = c.primitives(child).first().copied()?;
-    if let Some(p) = prefer {
-        if c.rscs[first].allowed[p].is_none_or(|s| s.value() < 0) {
-            return None;
-        }
+    if let Some(p) = prefer
+        && c.rscs[first].allowed[p].is_none_or(|s| s.value() < 0)
+    {
+        return None;
     }
     // can_run_instance: ban nodes that are unavailable, banned for the clone or full.
     let n_nodes = c.nodes.len();
@@ -208,14 +204,14 @@ fn allocate_instance(
         Variant::Group => instance_assigned(c, child),
         _ => chosen,
     };
-    if let (Some(ch), Some(p)) = (chosen, prefer) {
-        if ch != p {
-            for (r, t) in backup {
-                c.rscs[r].allowed = t;
-            }
-            unassign(c, child);
-            return None;
+    if let (Some(ch), Some(p)) = (chosen, prefer)
+        && ch != p
+    {
+        for (r, t) in backup {
+            c.rscs[r].allowed = t;
         }
+        unassign(c, child);
+        return None;
     }
     if let Some(ch) = chosen {
         c.rscs[clone].counts[ch] += 1;

@@ -137,18 +137,12 @@ pub(crate) struct Rsc {
     /// Instance counts per node (clones only, for clone-node-max).
     pub(crate) counts: Vec<usize>,
     pub(crate) partial_migration_target: Option<NodeIx>,
-    pub(crate) partial_migration_source: Option<NodeIx>,
-    pub(crate) dangling_migration: Vec<NodeIx>,
     pub(crate) pending_task: Option<(String, NodeIx)>,
     /// Restart because the definition changed (digest mismatch).
     pub(crate) restart_reason: Option<String>,
-    pub(crate) promotion_priority: i64,
-    pub(crate) sort_index: i64,
     /// Nodes where the history says the resource was probed/known (any result).
     pub(crate) known_on: Vec<NodeIx>,
     pub(crate) multiply_active_policy: String,
-    pub(crate) is_remote_connection: bool,
-    pub(crate) container: Option<RscIx>,
     pub(crate) line: u32,
     /// The name the resource has in the status history (`rsc:3` for a clone instance).
     pub(crate) history_name: Option<String>,
@@ -200,16 +194,10 @@ impl Rsc {
             with_this: vec![],
             counts: vec![0; nodes],
             partial_migration_target: None,
-            partial_migration_source: None,
-            dangling_migration: vec![],
             pending_task: None,
             restart_reason: None,
-            promotion_priority: 0,
-            sort_index: 0,
             known_on: vec![],
             multiply_active_policy: "stop_start".to_owned(),
-            is_remote_connection: false,
-            container: None,
             line: 0,
             history_name: None,
         }
@@ -227,6 +215,8 @@ impl Rsc {
 /// A colocation between two resources (sets are expanded into these).
 #[derive(Debug, Clone)]
 pub(crate) struct Colocation {
+    /// The constraint's id, for diagnostics.
+    #[allow(dead_code)]
     pub(crate) id: String,
     pub(crate) dependent: RscIx,
     pub(crate) primary: RscIx,
@@ -311,7 +301,6 @@ pub(crate) struct Options {
     pub(crate) stop_all: bool,
     pub(crate) maintenance_mode: bool,
     pub(crate) placement_strategy: String,
-    pub(crate) start_failure_is_fatal: bool,
     pub(crate) stonith_action: String,
     pub(crate) startup_fencing: bool,
     pub(crate) have_stonith_resource: bool,

@@ -68,7 +68,7 @@ pub(crate) fn colocation_affects(
 fn attr_value<'a>(c: &'a Cluster, n: NodeIx, attr: Option<&str>) -> Option<&'a str> {
     match attr {
         None => Some(c.nodes[n].name.as_str()),
-        Some(a) if a == "#uname" => Some(c.nodes[n].name.as_str()),
+        Some("#uname") => Some(c.nodes[n].name.as_str()),
         Some(a) => c.nodes[n].attrs.get(a).map(String::as_str),
     }
 }
@@ -89,14 +89,13 @@ pub(crate) fn primary_nodes(c: &Cluster, pri: RscIx, role: Role) -> Option<Vec<N
                         .filter(|_| i.children.iter().all(|&m| c.rscs[m].assigned.is_some())),
                     _ => i.assigned,
                 };
-                if let Some(n) = assigned {
-                    if role == Role::Unknown
+                if let Some(n) = assigned
+                    && (role == Role::Unknown
                         || next_role(c, inst) == role
                         || (i.variant == Variant::Group
-                            && i.children.first().is_some_and(|&m| next_role(c, m) == role))
-                    {
-                        out.push(n);
-                    }
+                            && i.children.first().is_some_and(|&m| next_role(c, m) == role)))
+                {
+                    out.push(n);
                 }
             }
             if out.is_empty() { None } else { Some(out) }
@@ -106,6 +105,7 @@ pub(crate) fn primary_nodes(c: &Cluster, pri: RscIx, role: Role) -> Option<Vec<N
 }
 
 /// Applies a colocation's score to the dependent's node table (assignment time).
+#[allow(clippy::needless_range_loop)]
 pub(crate) fn apply_coloc_score(c: &mut Cluster, dep: RscIx, col: &Colocation) {
     let score = col.score;
     let attr = col.node_attribute.as_deref();
@@ -151,6 +151,7 @@ pub(crate) fn apply_coloc_score(c: &mut Cluster, dep: RscIx, col: &Colocation) {
     }
 }
 
+#[allow(clippy::needless_range_loop)]
 fn best_score_matching(c: &Cluster, r: RscIx, attr: Option<&str>, value: Option<&str>) -> Score {
     let table = table_of(c, r);
     let mut best = Score::MINUS_INFINITY;
@@ -172,6 +173,7 @@ fn table_of(c: &Cluster, r: RscIx) -> Vec<Option<Score>> {
 const INFINITY_HACK: i64 = -100_000_000;
 
 /// Adds `r`'s (and, recursively, its dependents') preferences to `nodes`, scaled by `factor`.
+#[allow(clippy::needless_range_loop)]
 pub(crate) fn add_colocated_scores(
     c: &mut Cluster,
     r: RscIx,

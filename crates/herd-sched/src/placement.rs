@@ -205,10 +205,12 @@ pub(crate) fn compare_nodes(
 }
 
 fn assign_primitive(c: &mut Cluster, r: RscIx, prefer: Option<NodeIx>) -> Option<NodeIx> {
-    if let Some(p) = c.rscs[r].parent {
-        if !c.rscs[p].allocating && c.rscs[p].provisional && c.rscs[p].variant != Variant::Clone {
-            assign(c, p, prefer);
-        }
+    if let Some(p) = c.rscs[r].parent
+        && !c.rscs[p].allocating
+        && c.rscs[p].provisional
+        && c.rscs[p].variant != Variant::Clone
+    {
+        assign(c, p, prefer);
     }
     if !c.rscs[r].provisional {
         return c.rscs[r].assigned;
@@ -246,11 +248,8 @@ fn assign_primitive(c: &mut Cluster, r: RscIx, prefer: Option<NodeIx>) -> Option
         );
         c.rscs[r].allowed = table;
     }
-    let next_stopped = c.rscs[r].next_role == Some(Role::Stopped)
-        || c.rscs[r].target_role == Some(Role::Stopped)
-        || c.rscs[r]
-            .parent
-            .is_some_and(|p| c.rscs[p].target_role == Some(Role::Stopped) && false);
+    let next_stopped =
+        c.rscs[r].next_role == Some(Role::Stopped) || c.rscs[r].target_role == Some(Role::Stopped);
     if next_stopped {
         for s in c.rscs[r].allowed.iter_mut() {
             *s = Some(Score::MINUS_INFINITY);
@@ -277,7 +276,7 @@ fn assign_primitive(c: &mut Cluster, r: RscIx, prefer: Option<NodeIx>) -> Option
 
 pub(crate) fn has_influence(c: &Cluster, ci: usize) -> bool {
     let col = &c.colocations[ci];
-    col.influence || c.rscs[col.dependent].running_on.is_empty() && false || col.influence
+    col.influence
 }
 
 fn apply_this_with(c: &mut Cluster, r: RscIx, ci: usize) {
@@ -310,25 +309,25 @@ fn choose_node(c: &mut Cluster, r: RscIx, prefer: Option<NodeIx>) -> Option<Node
     let current = c.rscs[r].current_node();
     let nodes = sorted_nodes(c, r, current);
     let best = *nodes.first()?;
-    if let Some(p) = prefer {
-        if c.rscs[r].allowed[p].is_some()
-            && node_weight(c, r, p) >= node_weight(c, r, best)
-            && node_weight(c, r, p).value() >= 0
-        {
-            return Some(p);
-        }
+    if let Some(p) = prefer
+        && c.rscs[r].allowed[p].is_some()
+        && node_weight(c, r, p) >= node_weight(c, r, best)
+        && node_weight(c, r, p).value() >= 0
+    {
+        return Some(p);
     }
     let mut chosen = best;
     let unique_instance = c.rscs[r]
         .parent
         .is_some_and(|p| c.rscs[p].variant == Variant::Clone && c.rscs[p].unique);
     let bw = node_weight(c, r, best);
-    if !unique_instance && bw.value() > 0 {
-        if let Some(cur) = current {
-            if c.nodes[cur].available() && node_weight(c, r, cur) == bw {
-                chosen = cur;
-            }
-        }
+    if !unique_instance
+        && bw.value() > 0
+        && let Some(cur) = current
+        && c.nodes[cur].available()
+        && node_weight(c, r, cur) == bw
+    {
+        chosen = cur;
     }
     Some(chosen)
 }

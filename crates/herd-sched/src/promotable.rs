@@ -118,10 +118,10 @@ pub(crate) fn set_roles(c: &mut Cluster, clone: RscIx) {
             if col.primary_role != Role::Promoted || col.score.value() <= 0 {
                 continue;
             }
-            if let Some(dn) = c.rscs[col.dependent].assigned {
-                if dn == node {
-                    p += Score::new(col.score.value().min(999_999));
-                }
+            if let Some(dn) = c.rscs[col.dependent].assigned
+                && dn == node
+            {
+                p += Score::new(col.score.value().min(999_999));
             }
         }
         prio.push((inst, p.value(), Some(node)));

@@ -155,10 +155,11 @@ fn eval_date(
 ) -> bool {
     let start = start.and_then(parse_date);
     let mut end = end.and_then(parse_date);
-    if end.is_none() && !duration.is_empty() {
-        if let Some(s) = start {
-            end = Some(s + duration_seconds(duration));
-        }
+    if end.is_none()
+        && !duration.is_empty()
+        && let Some(s) = start
+    {
+        end = Some(s + duration_seconds(duration));
     }
     match op {
         "in_range" => start.is_none_or(|s| now >= s) && end.is_none_or(|e| now <= e),

@@ -43,7 +43,7 @@ pub(crate) fn fence_lines(c: &Cluster, dc: Option<&str>) -> Vec<(String, String)
     out
 }
 
-fn find<'a>(plan: &'a Plan, r: RscIx, task: Task, node: Option<NodeIx>) -> Option<&'a Action> {
+fn find(plan: &Plan, r: RscIx, task: Task, node: Option<NodeIx>) -> Option<&Action> {
     plan.actions
         .iter()
         .find(|a| a.rsc_ix == r && a.task == task && (node.is_none() || a.node_ix == node))
@@ -130,18 +130,19 @@ fn primitive_lines(c: &Cluster, plan: &Plan, r: RscIx, out: &mut Vec<String>) {
         if migrate.is_some_and(|m| m.runnable) && current.is_some() {
             out.push(item(c, "Migrate", r, current, Some(next), start, None));
         } else if start.is_none_or(|s| s.optional) {
-            if let (Some(d), Some(p)) = (demote, promote) {
-                if !d.optional && !p.optional {
-                    out.push(item(
-                        c,
-                        "Re-promote",
-                        r,
-                        current,
-                        Some(next),
-                        Some(p),
-                        Some(d),
-                    ));
-                }
+            if let (Some(d), Some(p)) = (demote, promote)
+                && !d.optional
+                && !p.optional
+            {
+                out.push(item(
+                    c,
+                    "Re-promote",
+                    r,
+                    current,
+                    Some(next),
+                    Some(p),
+                    Some(d),
+                ));
             }
         } else if start.is_some_and(|s| !s.runnable) {
             let src = if stop.is_some_and(|s| s.reason.is_some()) {

@@ -318,18 +318,16 @@ fn push_order(
         mandatory,
         one_or_more: None,
     });
-    if symmetric {
-        if let (Some(fi), Some(ti)) = (inverse(ft), inverse(tt)) {
-            cluster.orderings.push(Ordering {
-                id: id.to_owned(),
-                first: then,
-                first_task: ti,
-                then: first,
-                then_task: fi,
-                mandatory,
-                one_or_more: None,
-            });
-        }
+    if symmetric && let (Some(fi), Some(ti)) = (inverse(ft), inverse(tt)) {
+        cluster.orderings.push(Ordering {
+            id: id.to_owned(),
+            first: then,
+            first_task: ti,
+            then: first,
+            then_task: fi,
+            mandatory,
+            one_or_more: None,
+        });
     }
 }
 

@@ -120,7 +120,6 @@ pub(crate) fn unpack(input: &Input, now: i64) -> Cluster {
         placement_strategy: get("placement-strategy")
             .unwrap_or("default")
             .to_ascii_lowercase(),
-        start_failure_is_fatal: get("start-failure-is-fatal").is_none_or(is_true),
         stonith_action: get("stonith-action").unwrap_or("reboot").to_owned(),
         startup_fencing: get("startup-fencing").is_none_or(is_true),
         have_stonith_resource: false,

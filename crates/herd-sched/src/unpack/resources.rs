@@ -224,8 +224,8 @@ fn apply_meta(cluster: &Cluster, rsc: &mut Rsc, meta: &BTreeMap<String, String>,
     };
     let quorum_free = matches!(requires, Some("nothing"))
         || (requires.is_none()
-            && (rsc.class == "stonith"
-                || (!cluster.options.stonith_enabled
-                    && cluster.options.no_quorum_policy == "ignore")));
+            && rsc.class != "stonith"
+            && !cluster.options.stonith_enabled
+            && cluster.options.no_quorum_policy == "ignore");
     rsc.needs_quorum = !quorum_free;
 }

@@ -61,8 +61,9 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
         }
     }
     for &(ix, ns) in &states {
-        let node = &cluster.nodes[ix];
-        if node.online || !(fencing && node.unclean) {
+        // With fencing on, offline nodes' histories are read too (what they still run
+        // makes them unclean).
+        if cluster.nodes[ix].online || !fencing {
             continue;
         }
         for lrm in &ns.resources {
@@ -304,11 +305,10 @@ fn unpack_lrm_resource(
             if role <= Role::Stopped {
                 return;
             }
-            let base = Some(
-                suffix(&lrm.id).map_or(lrm.id.as_str(), |n| &lrm.id[..lrm.id.len() - n.len() - 1]),
-            );
-            let clone = base
-                .and_then(|b| index.get(b))
+            let base =
+                suffix(&lrm.id).map_or(lrm.id.as_str(), |n| &lrm.id[..lrm.id.len() - n.len() - 1]);
+            let clone = index
+                .get(base)
                 .and_then(|c| c.first().copied())
                 .and_then(|c| clone_of(cluster, c));
             let o = create_orphan(cluster, lrm);
@@ -316,7 +316,6 @@ fn unpack_lrm_resource(
                 // An extra instance of a clone: numbered after the existing instances and
                 // listed with them.
                 cluster.top.pop();
-                let base = base.unwrap_or_default();
                 let id = format!("{base}:{}", cluster.rscs[clone].children.len());
                 cluster.by_id.insert(id.clone(), o);
                 cluster.rscs[o].id = id;
@@ -340,6 +339,19 @@ fn unpack_lrm_resource(
         rsc.known_on.push(node);
     }
     if role > Role::Stopped {
+        let n = &cluster.nodes[node];
+        if !n.online
+            && !n.maintenance
+            && !n.remote
+            && rsc.managed
+            && cluster.options.stonith_enabled
+        {
+            let reason = format!("{} is thought to be active there", rsc.id);
+            let n = &mut cluster.nodes[node];
+            n.unclean = true;
+            n.fence_reason.get_or_insert(reason);
+        }
+        let rsc = &mut cluster.rscs[ix];
         if !rsc.running_on.contains(&node) {
             rsc.running_on.push(node);
         }
@@ -489,7 +501,7 @@ fn replay(
             continue;
         }
         // Probe that could not run here: masked, treated as not running and banned.
-        if probe && (rc == 5 || rc == 2 || status == 7 && false) {
+        if probe && (rc == 5 || rc == 2) {
             role = Role::Stopped;
             if !dry && ix != usize::MAX {
                 let top = if !anonymous_instance(cluster, ix) {
@@ -512,13 +524,10 @@ fn replay(
                 || (rc == 7 && task == "stop"));
         if ok || expired {
             let effective = if ok { rc } else { target };
-            let clear = apply_success(&mut role, task, effective, probe);
-            if clear && on_fail < OnFail::Migrate && on_fail != OnFail::Block
-                || clear && on_fail == OnFail::Block
-            {
-                if on_fail <= OnFail::Block {
-                    on_fail = OnFail::Ignore;
-                }
+            let clear = apply_success(&mut role, task, effective);
+            // Success clears recoverable failures (not bans, stops, standby or fencing).
+            if clear && matches!(on_fail, OnFail::Demote | OnFail::Recover | OnFail::Block) {
+                on_fail = OnFail::Ignore;
             }
             continue;
         }
@@ -529,7 +538,7 @@ fn replay(
             on_fail_for(cluster, ix, op)
         };
         if this_fail == OnFail::Ignore {
-            let _ = apply_success(&mut role, task, target, probe);
+            let _ = apply_success(&mut role, task, target);
             continue;
         }
         if this_fail > on_fail {
@@ -541,10 +550,8 @@ fn replay(
             || matches!(rc, 2 | 4 | 5 | 6)
             || (rc == 3 && interval == 0);
         match task {
-            "stop" => {
-                if !dry && ix != usize::MAX {
-                    cluster.rscs[ix].allowed[node] = Some(Score::MINUS_INFINITY);
-                }
+            "stop" if !dry && ix != usize::MAX => {
+                cluster.rscs[ix].allowed[node] = Some(Score::MINUS_INFINITY);
             }
             "promote" => role = Role::Promoted,
             "demote" => {
@@ -589,7 +596,7 @@ fn replay(
 }
 
 /// Applies a successful result; returns whether it clears past failures.
-fn apply_success(role: &mut Role, task: &str, rc: i64, probe: bool) -> bool {
+fn apply_success(role: &mut Role, task: &str, rc: i64) -> bool {
     if rc == 7 {
         *role = Role::Stopped;
         return true;
@@ -601,7 +608,7 @@ fn apply_success(role: &mut Role, task: &str, rc: i64, probe: bool) -> bool {
             } else if *role < Role::Started {
                 *role = Role::Started;
             }
-            !probe && false
+            false
         }
         "start" => {
             *role = Role::Started;
