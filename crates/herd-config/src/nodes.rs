@@ -54,9 +54,8 @@ pub(crate) fn read(top: &Table<'_, '_>) -> Result<Vec<NodeConfig>, ConfigError> 
             ),
         ));
     }
+    let mut seen = Seen::default();
     let mut nodes = Vec::with_capacity(entries.len());
-    let mut names: HashMap<String, usize> = HashMap::new();
-    let mut addrs: HashMap<SocketAddr, (String, usize)> = HashMap::new();
     for (idx, entry) in entries.iter().enumerate() {
         let DeValue::Table(table) = entry.get_ref() else {
             return Err(top.wrong_type("nodes", entry, "a list of [[nodes]] tables"));
@@ -68,38 +67,7 @@ pub(crate) fn read(top: &Table<'_, '_>) -> Result<Vec<NodeConfig>, ConfigError> 
             prefix: format!("nodes[{idx}]."),
             line: top.line_of(entry),
         };
-        table.check_keys(&NODE_KEYS)?;
-        let name = table.required_string("name", "the node's name, e.g. name = \"n1\"")?;
-        check_name(&table, "name", &name.value, name.line)?;
-        if let Some(first) = names.insert(name.value.clone(), name.line) {
-            return Err(table.invalid(
-                "name",
-                name.line,
-                format!(
-                    "node '{}' is listed twice (first on line {first}); node names must be unique",
-                    name.value
-                ),
-            ));
-        }
-        let node_addrs = read_addrs(&table)?;
-        for (addr, line) in &node_addrs {
-            if let Some((other, first)) = addrs.insert(*addr, (name.value.clone(), *line)) {
-                return Err(table.invalid(
-                    "addrs",
-                    *line,
-                    format!(
-                        "address {addr} is already used by node '{other}' (line {first}); \
-                     every link address must be unique"
-                    ),
-                ));
-            }
-        }
-        let witness = table.bool("witness")?.is_some_and(|flag| flag.value);
-        nodes.push(NodeConfig {
-            name: name.value,
-            addrs: node_addrs.into_iter().map(|(addr, _)| addr).collect(),
-            witness,
-        });
+        nodes.push(read_node(&table, &mut seen)?);
     }
     if !nodes.iter().any(|node| !node.witness) {
         return Err(top.invalid(
@@ -116,6 +84,49 @@ pub(crate) fn read(top: &Table<'_, '_>) -> Result<Vec<NodeConfig>, ConfigError> 
         ));
     }
     Ok(nodes)
+}
+
+/// Names and addresses already listed, with their lines.
+#[derive(Default)]
+struct Seen {
+    names: HashMap<String, usize>,
+    addrs: HashMap<SocketAddr, (String, usize)>,
+}
+
+/// Reads one `[[nodes]]` table, refusing a name or address listed before.
+fn read_node(table: &Table<'_, '_>, seen: &mut Seen) -> Result<NodeConfig, ConfigError> {
+    table.check_keys(&NODE_KEYS)?;
+    let name = table.required_string("name", "the node's name, e.g. name = \"n1\"")?;
+    check_name(table, "name", &name.value, name.line)?;
+    if let Some(first) = seen.names.insert(name.value.clone(), name.line) {
+        return Err(table.invalid(
+            "name",
+            name.line,
+            format!(
+                "node '{}' is listed twice (first on line {first}); node names must be unique",
+                name.value
+            ),
+        ));
+    }
+    let node_addrs = read_addrs(table)?;
+    for (addr, line) in &node_addrs {
+        if let Some((other, first)) = seen.addrs.insert(*addr, (name.value.clone(), *line)) {
+            return Err(table.invalid(
+                "addrs",
+                *line,
+                format!(
+                    "address {addr} is already used by node '{other}' (line {first}); \
+                     every link address must be unique"
+                ),
+            ));
+        }
+    }
+    let witness = table.bool("witness")?.is_some_and(|flag| flag.value);
+    Ok(NodeConfig {
+        name: name.value,
+        addrs: node_addrs.into_iter().map(|(addr, _)| addr).collect(),
+        witness,
+    })
 }
 
 /// Checks a node name: what may appear in status output, file names and the CIB.
