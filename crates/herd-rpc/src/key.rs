@@ -39,7 +39,11 @@ pub enum KeyError {
     Permissions { path: PathBuf, mode: u32 },
     #[error("{}: already exists; refusing to overwrite a cluster key (use --force to replace it)", path.display())]
     Exists { path: PathBuf },
-    #[error("{}: cannot write the cluster key: {source}", path.display())]
+    #[error(
+        "{}: cannot write the cluster key: {source}{}",
+        path.display(),
+        if source.kind() == std::io::ErrorKind::NotFound { " (create its directory first)" } else { "" }
+    )]
     Write {
         path: PathBuf,
         #[source]
