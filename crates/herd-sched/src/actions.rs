@@ -489,6 +489,22 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                 changed = true;
             }
         }
+        // A required stop that cannot run keeps the resource's required start from running.
+        for i in 0..acts.len() {
+            let r = acts[i].rsc_ix;
+            if acts[i].task != Task::Stop || acts[i].optional || acts[i].runnable {
+                continue;
+            }
+            if !c.rscs[r].managed {
+                continue;
+            }
+            for j in by_rsc(acts, r) {
+                if acts[j].task == Task::Start && acts[j].runnable && !acts[j].optional {
+                    acts[j].runnable = false;
+                    changed = true;
+                }
+            }
+        }
         // A required stop of a resource that stays forces its start (restart), and a
         // required start of a running resource forces its stop.
         for i in 0..acts.len() {

@@ -44,9 +44,12 @@ pub(crate) fn fence_lines(c: &Cluster, dc: Option<&str>) -> Vec<(String, String)
 }
 
 fn find(plan: &Plan, r: RscIx, task: Task, node: Option<NodeIx>) -> Option<&Action> {
-    plan.actions
+    // Actions are grouped by resource in index order.
+    let lo = plan.actions.partition_point(|a| a.rsc_ix < r);
+    plan.actions[lo..]
         .iter()
-        .find(|a| a.rsc_ix == r && a.task == task && (node.is_none() || a.node_ix == node))
+        .take_while(|a| a.rsc_ix == r)
+        .find(|a| a.task == task && (node.is_none() || a.node_ix == node))
 }
 
 fn details(c: &Cluster, r: RscIx, origin: Option<NodeIx>, dest: Option<NodeIx>) -> String {
