@@ -371,7 +371,8 @@ fn build_edges(
         edges.push(Edge {
             first,
             then,
-            runnable_left: is_up && first_up,
+            // A stop that must wait for a blocked stop is blocked too.
+            runnable_left: (is_up && first_up) || (!is_up && !first_up),
             implies_then: is_up,
             implies_first: !is_up,
         });
@@ -444,9 +445,7 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                         }
                         if acts[t].runnable && c.rscs[acts[t].rsc_ix].managed {
                             acts[t].runnable = false;
-                            if acts[t].reason.is_none()
-                                || acts[t].reason.as_deref() == Some("node availability")
-                            {
+                            if acts[t].reason.is_none() {
                                 acts[t].reason = Some(format!("unrunnable {}", e.first.label));
                             }
                             changed = true;

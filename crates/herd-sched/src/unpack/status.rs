@@ -53,8 +53,10 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
     }
     let index = instance_index(cluster);
     for &(ix, ns) in &states {
-        // Online nodes' histories first, then those of nodes to be fenced.
-        if cluster.nodes[ix].online {
+        // With fencing on, every cluster node's history in status order (instance
+        // numbers follow it); else online nodes only. Remote nodes' come last.
+        let node = &cluster.nodes[ix];
+        if node.online || (fencing && !node.remote) {
             for lrm in &ns.resources {
                 unpack_lrm_resource(cluster, &index, ix, lrm);
             }
@@ -63,7 +65,8 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
     for &(ix, ns) in &states {
         // With fencing on, offline nodes' histories are read too (what they still run
         // makes them unclean).
-        if cluster.nodes[ix].online || !fencing {
+        let node = &cluster.nodes[ix];
+        if node.online || !fencing || !node.remote {
             continue;
         }
         for lrm in &ns.resources {
