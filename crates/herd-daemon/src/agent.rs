@@ -54,6 +54,9 @@ pub(crate) struct Seen {
 #[derive(Debug)]
 pub(crate) struct DcTracker {
     pub(crate) epoch: Option<DcEpoch>,
+    /// The epoch whose leadership a quorum confirmed (ReadIndex) after this process saw it;
+    /// a node that restarts believing it leads an old term never acts on that belief.
+    pub(crate) confirmed: Option<DcEpoch>,
     pub(crate) tenure_start: Instant,
     pub(crate) last_renew: HashMap<String, (Instant, u64)>,
 }
@@ -96,6 +99,7 @@ impl Agent {
             seen: Mutex::new(HashMap::new()),
             dc: Mutex::new(DcTracker {
                 epoch: None,
+                confirmed: None,
                 tenure_start: Instant::now(),
                 last_renew: HashMap::new(),
             }),
@@ -109,6 +113,11 @@ impl Agent {
 
     fn timing(&self) -> &herd_config::Timing {
         &self.config.timing
+    }
+
+    /// Hellos run twice per renew interval, so the election guard follows peers closely.
+    fn hello_interval(&self) -> Duration {
+        self.renew_interval() / 2
     }
 
     fn renew_interval(&self) -> Duration {
@@ -131,12 +140,14 @@ impl Agent {
                 .is_some_and(|ms| ms < fresh_ms)
     }
 
-    /// Whether a DC granted this node's lease within the last two renew intervals.
-    pub(crate) fn granted_recently(&self) -> bool {
-        let window = self.renew_interval() * 2;
-        lock(&self.lease)
-            .last_grant
-            .is_some_and(|at| Instant::now().duration_since(at) < window)
+    /// Whether the leader reached this node within openraft's follower lease (half the
+    /// configured election_timeout_max, see lib.rs): this node would refuse a challenger's
+    /// vote, so a peer that cannot hear the leader should not campaign.
+    pub(crate) fn leader_in_touch(&self, status: &ConsensusStatus) -> bool {
+        let lease_ms = self.timing().election_timeout_max_ms / 2;
+        status
+            .millis_since_leader_contact
+            .is_some_and(|ms| ms < lease_ms)
     }
 
     /// Whether this node holds a valid lease right now.
@@ -194,19 +205,22 @@ impl Agent {
     /// Answers a renewal (on the DC; on anyone else it is refused).
     pub(crate) fn handle_renew(&self, node: &str, incarnation: u64, seq: u64) -> ClusterReply {
         let status = self.consensus.status();
+        let epoch = status.dc_epoch;
+        if status.is_leader && epoch.is_some() {
+            // Recorded even while not fresh, so a short loss of freshness does not make
+            // healthy nodes look silent.
+            let now = Instant::now();
+            let mut dc = lock(&self.dc);
+            self.track_tenure(&mut dc, epoch, now);
+            dc.last_renew.insert(node.to_string(), (now, incarnation));
+        }
         if !self.dc_fresh(&status) {
             return ClusterReply::Lease {
-                dc_epoch: status.dc_epoch,
+                dc_epoch: epoch,
                 granted: false,
                 seq,
             };
         }
-        let now = Instant::now();
-        let epoch = status.dc_epoch;
-        let mut dc = lock(&self.dc);
-        self.track_tenure(&mut dc, epoch, now);
-        dc.last_renew.insert(node.to_string(), (now, incarnation));
-        drop(dc);
         // A node recorded lost (or of an older incarnation recorded lost) gets no lease until
         // the DC has committed it online again.
         let applied = self.consensus.applied();
@@ -223,10 +237,8 @@ impl Agent {
 
     fn track_tenure(&self, dc: &mut DcTracker, epoch: Option<DcEpoch>, now: Instant) {
         if dc.epoch != epoch {
-            if let Some(epoch) = epoch {
-                tracing::info!(dc_epoch = %epoch, "this node is now the DC");
-            }
             dc.epoch = epoch;
+            dc.confirmed = None;
             dc.tenure_start = now;
             dc.last_renew.clear();
         }
@@ -237,7 +249,8 @@ impl Agent {
 pub(crate) fn spawn_loops(agent: &Arc<Agent>) {
     let every = agent.renew_interval();
     let a = agent.clone();
-    tokio::spawn(async move { periodic(every, || a.hello_round()).await });
+    let hello_every = agent.hello_interval();
+    tokio::spawn(async move { periodic(hello_every, || a.hello_round()).await });
     let a = agent.clone();
     tokio::spawn(async move { periodic(every, || a.renew_round()).await });
     let a = agent.clone();
@@ -315,7 +328,8 @@ impl Agent {
                 .filter(|s| now.duration_since(s.at) < window)
             {
                 votes += 1;
-                served |= s.has_leader;
+                // Only a recent answer counts: a DC that just died must not block elections.
+                served |= s.has_leader && now.duration_since(s.at) < self.hello_interval() * 2;
             }
         }
         let handing_off = lock(&self.handoff_until).is_some_and(|until| now < until);
@@ -323,7 +337,7 @@ impl Agent {
         let mut current = lock(&self.elect_enabled);
         if *current != Some(allowed) {
             if current.is_some() {
-                tracing::info!(
+                tracing::debug!(
                     allowed,
                     reachable_voters = votes,
                     peers_served_by_dc = served,
@@ -490,11 +504,20 @@ impl Agent {
     async fn dc_round(&self) {
         let status = self.consensus.status();
         self.witness_handoff(&status);
-        if !self.dc_fresh(&status) {
-            lock(&self.dc).epoch = None;
+        if !status.is_leader || self.witness {
+            let mut dc = lock(&self.dc);
+            dc.epoch = None;
+            dc.confirmed = None;
             return;
         }
         let Some(epoch) = status.dc_epoch else { return };
+        if lock(&self.dc).confirmed != Some(epoch) {
+            self.confirm_tenure(epoch).await;
+            return;
+        }
+        if !self.dc_fresh(&status) {
+            return;
+        }
         let now = Instant::now();
         let (tenure_start, renewals) = {
             let mut dc = lock(&self.dc);
@@ -540,6 +563,22 @@ impl Agent {
             if let Err(e) = self.consensus.propose(command).await {
                 tracing::debug!(error = %e, "node state not committed");
                 return;
+            }
+        }
+    }
+
+    /// Starts a DC tenure once a quorum confirms this node's leadership of `epoch`.
+    async fn confirm_tenure(&self, epoch: DcEpoch) {
+        let timeout = Duration::from_millis(self.timing().election_timeout_max_ms);
+        let confirmed = tokio::time::timeout(timeout, self.consensus.confirm_leadership()).await;
+        if let Ok(Ok(confirmed)) = confirmed {
+            if confirmed == epoch {
+                let now = Instant::now();
+                let mut dc = lock(&self.dc);
+                self.track_tenure(&mut dc, Some(epoch), now);
+                dc.confirmed = Some(epoch);
+                dc.tenure_start = now;
+                tracing::info!(dc_epoch = %epoch, "this node is now the DC");
             }
         }
     }

@@ -56,7 +56,7 @@ async fn handle_cluster(agent: &Arc<Agent>, from: &str, msg: ClusterMsg) -> Clus
                 return ClusterReply::Refused("cluster or node name mismatch".to_string());
             }
             let status = agent.consensus.status();
-            let has_leader = agent.dc_fresh(&status) || agent.granted_recently();
+            let has_leader = agent.dc_fresh(&status) || agent.leader_in_touch(&status);
             ClusterReply::Hello {
                 node: agent.name.clone(),
                 initialized: status.initialized,

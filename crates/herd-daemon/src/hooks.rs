@@ -1,6 +1,6 @@
 //! What the agent calls out to when its node's situation changes: today, the loss of the
-//! node lease (stop every resource now). The lead wires herd-exec's stop-all here; the default
-//! only logs. No I/O of its own.
+//! node lease (stop every resource now). `herd agent` runs with `ExecutorHooks`
+//! (executor_hooks.rs, herd-exec's stop-all); the default only logs. No I/O of its own.
 
 use herd_raft::BoxFuture;
 
@@ -8,6 +8,12 @@ use herd_raft::BoxFuture;
 pub trait AgentHooks: Send + Sync + 'static {
     /// The node lease expired: stop every active resource at once. Called once per loss.
     fn lease_lost(&self) -> BoxFuture<'_, ()>;
+
+    /// The agent is up (transport, Raft and its loops running): learn what runs on this
+    /// node. Runs alongside the agent, once per start.
+    fn started(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// Hooks that do nothing but log (no executor wired yet).

@@ -16,10 +16,14 @@ use herd_raft::{Consensus, RaftConfig, RaftNode};
 
 mod admin;
 mod agent;
+mod executor_hooks;
 mod handler;
 mod hooks;
 mod wire;
 
+pub use executor_hooks::{
+    ExecutorHooks, LAST_LEASE_LOSS_FILE, LeaseLossReport, exec_config, read_last_report,
+};
 pub use hooks::{AgentHooks, LogOnlyHooks};
 
 /// Why the agent could not start.
@@ -53,9 +57,21 @@ pub enum AgentError {
     UnknownGroup { group: String },
 }
 
-/// Runs `herd agent --config FILE` in the foreground until SIGTERM or SIGINT.
+/// Runs `herd agent --config FILE` in the foreground until SIGTERM or SIGINT, with the
+/// node's executor (stop-all on lease loss).
 pub fn run(config_path: &Path) -> ExitCode {
-    run_with_hooks(config_path, Arc::new(LogOnlyHooks))
+    let hooks = match herd_config::Config::load(config_path) {
+        Ok(config) => match ExecutorHooks::from_config(&config) {
+            Ok(hooks) => hooks,
+            Err(e) => {
+                eprintln!("herd agent: cannot start the executor: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        // run_with_hooks reports a bad config file as for any agent.
+        Err(_) => return run_with_hooks(config_path, Arc::new(LogOnlyHooks)),
+    };
+    run_with_hooks(config_path, Arc::new(hooks))
 }
 
 /// Like [`run`], with the node's hooks (the executor's stop-all on lease loss).
@@ -87,8 +103,10 @@ pub fn run_with_hooks(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> ExitCod
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HERD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -152,6 +170,8 @@ async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<(), Age
     ));
     let _ = rpc_handler.agent.set(agent.clone());
     agent::spawn_loops(&agent);
+    let started = agent.hooks.clone();
+    tokio::spawn(async move { started.started().await });
     tokio::spawn(admin::serve(agent.clone(), listener));
     wait_for_signal().await;
     tracing::info!("herd agent stopping");

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{ClientWriteError, RaftError};
+use openraft::raft::AppendEntriesResponse;
 use openraft::{ChangeMembers, Raft, ServerState};
 use tokio::sync::watch;
 
@@ -53,6 +54,8 @@ pub struct ConsensusStatus {
     pub last_applied_index: Option<u64>,
     /// Set when Raft stopped on a fatal error (storage failure).
     pub fatal: Option<String>,
+    /// On a follower: time since an accepted AppendEntries from the leader.
+    pub millis_since_leader_contact: Option<u64>,
 }
 
 /// What herd needs from a consensus library.
@@ -99,6 +102,7 @@ pub struct RaftNode {
     /// from openraft's metrics as they arrive, so a metrics snapshot that is not refreshed
     /// while the leader is cut off does not make it look fresh).
     quorum_ack: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
+    leader_contact: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
 }
 
 impl RaftNode {
@@ -132,11 +136,13 @@ impl RaftNode {
             .map_err(|e| ConsensusError::Raft(e.to_string()))?;
         let quorum_ack = Arc::new(std::sync::Mutex::new(None));
         tokio::spawn(track_quorum_ack(raft.metrics(), quorum_ack.clone()));
+        let leader_contact = Arc::new(std::sync::Mutex::new(None));
         Ok(RaftNode {
             raft,
             name: config.node.name,
             applied,
             quorum_ack,
+            leader_contact,
         })
     }
 
@@ -212,6 +218,10 @@ impl Consensus for RaftNode {
             initialized: !nodes.is_empty(),
             last_applied_index: m.last_applied.map(|l| l.index),
             fatal: m.running_state.err().map(|e| e.to_string()),
+            millis_since_leader_contact: lock(&self.leader_contact).map(|at| {
+                let elapsed = tokio::time::Instant::now().saturating_duration_since(at);
+                u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+            }),
         }
     }
 
@@ -313,7 +323,20 @@ impl Consensus for RaftNode {
 
     async fn handle_rpc(&self, payload: Vec<u8>) -> Vec<u8> {
         let reply = match network::decode::<RaftRequest>(&payload) {
-            Ok(RaftRequest::Append(rpc)) => RaftReply::Append(self.raft.append_entries(rpc).await),
+            Ok(RaftRequest::Append(rpc)) => {
+                let result = self.raft.append_entries(rpc).await;
+                // A leader this node accepts (a success or a log conflict, not a higher vote)
+                // has just been in touch: openraft's follower lease starts now.
+                if matches!(
+                    result,
+                    Ok(AppendEntriesResponse::Success
+                        | AppendEntriesResponse::PartialSuccess(_)
+                        | AppendEntriesResponse::Conflict)
+                ) {
+                    *lock(&self.leader_contact) = Some(tokio::time::Instant::now());
+                }
+                RaftReply::Append(result)
+            }
             Ok(RaftRequest::Vote(rpc)) => RaftReply::Vote(self.raft.vote(rpc).await),
             Ok(RaftRequest::Snapshot(rpc)) => {
                 RaftReply::Snapshot(self.raft.install_snapshot(rpc).await)
