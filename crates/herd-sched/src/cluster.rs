@@ -103,6 +103,8 @@ pub(crate) struct Rsc {
     pub(crate) utilization: BTreeMap<String, i64>,
     pub(crate) managed: bool,
     pub(crate) failed: bool,
+    /// A failure with on-fail=demote: demote in place, do not promote again now.
+    pub(crate) demote_on_failure: bool,
     pub(crate) orphan: bool,
     pub(crate) blocked: bool,
     pub(crate) unique: bool,
@@ -164,6 +166,7 @@ impl Rsc {
             utilization: BTreeMap::new(),
             managed: true,
             failed: false,
+            demote_on_failure: false,
             orphan: false,
             blocked: false,
             unique: false,

@@ -349,12 +349,9 @@ pub(crate) fn finalize(c: &mut Cluster, r: RscIx, chosen: Option<NodeIx>, force:
             c.nodes[n].num_resources += 1;
             crate::utilization::consume(c, r, n);
             if c.rscs[r].next_role.is_none() {
-                let role = c.rscs[r].role;
                 let next = match c.rscs[r].target_role {
                     Some(Role::Unpromoted) | Some(Role::Started) | None => {
-                        if role == Role::Promoted
-                            || c.rscs[r].parent.is_some_and(|p| c.rscs[p].promotable)
-                        {
+                        if c.rscs[r].parent.is_some_and(|p| c.rscs[p].promotable) {
                             Role::Unpromoted
                         } else {
                             Role::Started

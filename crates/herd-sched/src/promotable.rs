@@ -86,6 +86,12 @@ pub(crate) fn set_roles(c: &mut Cluster, clone: RscIx) {
             Score::new(score)
         };
         let target = c.rscs[inst].target_role.or(c.rscs[clone].target_role);
+        if c.primitives(inst)
+            .iter()
+            .any(|&p| c.rscs[p].demote_on_failure)
+        {
+            p = Score::MINUS_INFINITY;
+        }
         if target == Some(Role::Unpromoted)
             || !c.rscs[inst].managed && current_role(c, inst) != Role::Promoted
         {

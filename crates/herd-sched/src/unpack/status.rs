@@ -241,13 +241,24 @@ fn find_resource(
         }
     }
     // Otherwise the first instance not active anywhere.
-    candidates.iter().copied().find(|&c| {
+    let found = candidates.iter().copied().find(|&c| {
         let inst = instance_of(c);
         cluster
             .primitives(inst)
             .iter()
             .all(|&p| cluster.rscs[p].running_on.is_empty())
-    })
+    })?;
+    // An instance that needs no fencing gets no number on an offline or unclean node
+    // (unless the clone runs on every node): it is an orphan there.
+    let n = &cluster.nodes[node];
+    if !cluster.rscs[found].requires_fencing
+        && (!n.online || n.unclean)
+        && !n.remote
+        && cluster.rscs[clone].clone_max != cluster.nodes.len()
+    {
+        return None;
+    }
+    Some(found)
 }
 
 fn in_anonymous_clone(cluster: &Cluster, rsc: RscIx) -> bool {
@@ -382,7 +393,14 @@ fn process_failure(cluster: &mut Cluster, ix: RscIx, node: NodeIx, on_fail: OnFa
     let active = role > Role::Stopped;
     match on_fail {
         OnFail::Ignore => {}
-        OnFail::Demote | OnFail::Recover => {
+        OnFail::Demote => {
+            if role == Role::Promoted {
+                cluster.rscs[ix].demote_on_failure = true;
+            } else if active {
+                cluster.rscs[ix].failed = true;
+            }
+        }
+        OnFail::Recover => {
             if active {
                 cluster.rscs[ix].failed = true;
             }
