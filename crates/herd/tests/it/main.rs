@@ -2,9 +2,11 @@
 //!
 //! `agents` is the harness (configs, ports, processes, status polling); `cluster` covers
 //! formation, failure detection, DC failover, restart and damaged files on loopback;
+//! `lease_loss` shows a node stopping its resources when its lease runs out;
 //! `netns` covers partitions between network-namespace hosts (root only).
 
 mod agents;
 mod cluster;
+mod lease_loss;
 mod netns;
 mod simulate;
