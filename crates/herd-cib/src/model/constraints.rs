@@ -250,10 +250,14 @@ impl Location {
         element.push_opt("role", self.role.map(|role| wx.role(role)));
         element.push_opt("resource-discovery", self.resource_discovery);
         let mut element = finish_out(element, &self.extra);
+        // The schema wants resource sets before rules.
+        for set in &self.resource_sets {
+            element.push_child(set.write(wx));
+        }
         for rule in &self.rules {
             element.push_child(rule.write(wx));
         }
-        write_children(&mut element, &self.resource_sets, &self.unknown, wx);
+        push_unknown(&mut element, &self.unknown);
         element
     }
 }

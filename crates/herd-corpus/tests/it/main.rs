@@ -2,6 +2,8 @@
 //!
 //! I/O: reads the corpus; fails loudly when it is missing.
 
+mod rewrite;
+
 #[test]
 fn corpus_pass_counts_stay_at_or_above_the_floor() {
     let dir = herd_corpus::cases_dir().unwrap_or_else(|error| panic!("{error}"));
