@@ -19,7 +19,7 @@
 //! This crate is pure: no files, no clock. Callers read the file themselves and pass
 //! its text (or bytes, or any `std::io::Read`) with a name used in messages.
 
-pub mod check;
+mod check;
 pub mod dom;
 pub mod error;
 pub mod model;

@@ -2,7 +2,7 @@
 //! and the `resource_set`s they may use instead of single resources.
 //!
 //! References (`rsc`, `with-rsc`, `resource_ref`) are kept as ids; checking that they name
-//! a resource, tag or template happens in [`crate::check`]. No I/O.
+//! a resource, tag or template happens in the `check` module. No I/O.
 
 use herd_types::Score;
 
