@@ -251,3 +251,19 @@ fn incomplete_constraints_are_errors_that_say_what_is_missing() {
             .any(|m| m.contains("rsc or a resource_set"))
     );
 }
+
+#[test]
+fn reader_input_parses_and_read_failures_name_the_source() {
+    let xml = cib_with("<resources/><constraints/>", "");
+    let (cib, _) = parse_reader(xml.as_bytes(), "reader.xml").expect("parses");
+    assert_eq!(cib.validate_with.as_deref(), Some("pacemaker-3.7"));
+
+    struct Broken;
+    impl std::io::Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk on fire"))
+        }
+    }
+    let error = parse_reader(Broken, "/etc/cib.xml").expect_err("read fails");
+    assert_eq!(error.to_string(), "/etc/cib.xml: cannot read: disk on fire");
+}
