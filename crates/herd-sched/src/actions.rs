@@ -228,6 +228,7 @@ struct Edge {
     runnable_left: bool,
     implies_then: bool,
     implies_first: bool,
+    asymmetric: bool,
 }
 
 fn endpoint(
@@ -312,6 +313,7 @@ fn build_edges(
                 runnable_left: true,
                 implies_then: true,
                 implies_first: false,
+                asymmetric: false,
             });
             let a = endpoint(c, index, w[1], Task::Stop, true);
             let b = endpoint(c, index, w[0], Task::Stop, false).actions;
@@ -321,6 +323,7 @@ fn build_edges(
                 runnable_left: false,
                 implies_then: false,
                 implies_first: true,
+                asymmetric: false,
             });
             // A member that restarts forces later members to restart.
             let a = endpoint(c, index, w[0], Task::Stop, true);
@@ -331,6 +334,7 @@ fn build_edges(
                 runnable_left: false,
                 implies_then: true,
                 implies_first: false,
+                asymmetric: false,
             });
         }
     }
@@ -346,6 +350,7 @@ fn build_edges(
                 runnable_left: o.mandatory,
                 implies_then: false,
                 implies_first: false,
+                asymmetric: false,
             });
             continue;
         }
@@ -365,6 +370,18 @@ fn build_edges(
                 runnable_left: false,
                 implies_then: false,
                 implies_first: false,
+                asymmetric: false,
+            });
+            continue;
+        }
+        if o.asymmetric {
+            edges.push(Edge {
+                first,
+                then,
+                runnable_left: false,
+                implies_then: false,
+                implies_first: false,
+                asymmetric: true,
             });
             continue;
         }
@@ -375,9 +392,62 @@ fn build_edges(
             runnable_left: (is_up && first_up) || (!is_up && !first_up),
             implies_then: is_up,
             implies_first: !is_up,
+            asymmetric: false,
         });
     }
     edges
+}
+
+/// An asymmetric ordering blocks 'then' when 'first' cannot run, unless 'then' has
+/// nothing left to do (a stop of a stopped resource, a start of a resource already
+/// running there).
+fn apply_asymmetric(c: &Cluster, acts: &mut [Action], e: &Edge) -> bool {
+    let blocked = if e.first.any {
+        e.first
+            .actions
+            .iter()
+            .filter(|&&f| acts[f].runnable && acts[f].node_ix.is_some())
+            .count()
+            < e.first.min
+    } else {
+        e.first.actions.iter().any(|&f| !acts[f].runnable)
+    };
+    if !blocked || e.first.actions.is_empty() {
+        return false;
+    }
+    let mut changed = false;
+    for &t in &e.then {
+        let r = acts[t].rsc_ix;
+        let rsc = &c.rscs[r];
+        if !rsc.managed {
+            continue;
+        }
+        if acts[t].task == Task::Stop && rsc.running_on.is_empty() {
+            continue;
+        }
+        let in_place = acts[t].task == Task::Start
+            && acts[t].optional
+            && rsc.running_on.len() == 1
+            && acts[t].node_ix == rsc.running_on.first().copied();
+        if in_place {
+            continue;
+        }
+        if acts[t].optional && acts[t].node_ix.is_some() {
+            acts[t].optional = false;
+            if acts[t].reason.is_none() {
+                acts[t].reason = Some(format!("required {}", e.first.label));
+            }
+            changed = true;
+        }
+        if acts[t].runnable {
+            acts[t].runnable = false;
+            if acts[t].reason.is_none() {
+                acts[t].reason = Some(format!("unrunnable {}", e.first.label));
+            }
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Indexes of `r`'s actions (actions are created grouped by resource, in index order).
@@ -432,17 +502,8 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                 } else {
                     e.first.actions.iter().all(|&f| acts[f].runnable)
                 };
-                // A start that exists only because an ordering names it (the resource
-                // stays stopped) blocks only starts that are needed anyway.
-                let phantom = e.first.actions.iter().all(|&f| {
-                    acts[f].node_ix.is_none()
-                        && c.rscs[acts[f].rsc_ix].target_role == Some(Role::Stopped)
-                });
                 if !runnable {
                     for &t in &e.then {
-                        if phantom && acts[t].optional {
-                            continue;
-                        }
                         if acts[t].runnable && c.rscs[acts[t].rsc_ix].managed {
                             acts[t].runnable = false;
                             if acts[t].reason.is_none() {
@@ -452,6 +513,9 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                         }
                     }
                 }
+            }
+            if e.asymmetric {
+                changed |= apply_asymmetric(c, acts, e);
             }
             if e.implies_first {
                 let required = e.then.iter().any(|&t| !acts[t].optional);

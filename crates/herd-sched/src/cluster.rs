@@ -290,6 +290,8 @@ pub(crate) struct Ordering {
     pub(crate) then_task: Task,
     /// Mandatory (`kind=Mandatory` or score > 0) vs optional/serialize.
     pub(crate) mandatory: bool,
+    /// From a `symmetrical=false` order: only blocks 'then' when it still has to happen.
+    pub(crate) asymmetric: bool,
     /// `clone-one-or-more`: at least this many instances of the first clone suffice.
     pub(crate) one_or_more: Option<usize>,
 }

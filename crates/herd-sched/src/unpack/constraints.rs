@@ -317,6 +317,7 @@ fn push_order(
         then_task: tt,
         mandatory,
         one_or_more: None,
+        asymmetric: !symmetric,
     });
     if symmetric && let (Some(fi), Some(ti)) = (inverse(ft), inverse(tt)) {
         cluster.orderings.push(Ordering {
@@ -327,6 +328,7 @@ fn push_order(
             then_task: fi,
             mandatory,
             one_or_more: None,
+            asymmetric: false,
         });
     }
 }
@@ -394,6 +396,7 @@ fn order(input: &Input, cluster: &mut Cluster, o: &OrderDef) {
                         then_task: tt,
                         mandatory,
                         one_or_more: Some(clone_min.unwrap_or(1).max(1)),
+                        asymmetric: false,
                     });
                     continue;
                 }
