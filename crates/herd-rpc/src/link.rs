@@ -117,6 +117,8 @@ pub(crate) struct Link {
     pub(crate) addr: SocketAddr,
     pub(crate) conn: watch::Sender<Option<Arc<Conn>>>,
     status: Mutex<LinkStatusInner>,
+    /// Cuts the redial backoff short (the peer just reached us, so it is back).
+    wake: tokio::sync::Notify,
 }
 
 struct LinkStatusInner {
@@ -150,6 +152,7 @@ impl PeerState {
                     index,
                     addr: *addr,
                     conn: watch::Sender::new(None),
+                    wake: tokio::sync::Notify::new(),
                     status: Mutex::new(LinkStatusInner {
                         state: LinkState::Connecting,
                         dial_failed: false,
@@ -219,6 +222,19 @@ impl PeerState {
             .collect()
     }
 
+    /// Redials every link that is down now, skipping its backoff: called when the peer
+    /// has just connected to us, so it is up again (after a restart, say).
+    pub(crate) fn redial_now(&self) {
+        for link in &self.links {
+            let mut status = link.status.lock().expect("status lock is never poisoned");
+            if status.state != LinkState::Up {
+                // Callers wait for this dial instead of failing at once.
+                status.dial_failed = false;
+                link.wake.notify_one();
+            }
+        }
+    }
+
     pub(crate) fn notify(&self) {
         self.changed.send_modify(|version| *version += 1);
     }
@@ -243,8 +259,12 @@ pub(crate) async fn run_link(shared: Arc<Shared>, peer: Arc<PeerState>, link: Ar
             return;
         }
         let jitter_ms = u64::from(getrandom::u32().unwrap_or(0)) % (backoff_ms / 2 + 1);
-        tokio::time::sleep(Duration::from_millis(backoff_ms + jitter_ms)).await;
-        backoff_ms = (backoff_ms * 2).min(BACKOFF_MAX_MS);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(backoff_ms + jitter_ms)) => {
+                backoff_ms = (backoff_ms * 2).min(BACKOFF_MAX_MS);
+            }
+            _ = link.wake.notified() => backoff_ms = BACKOFF_MIN_MS,
+        }
     }
 }
 

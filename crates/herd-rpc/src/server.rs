@@ -84,6 +84,7 @@ async fn inbound(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr) {
             }
         };
     tracing::debug!(peer = %hello.from, %addr, link = hello.link, "inbound connection accepted");
+    shared.peer_reached_us(&hello.from);
     let reason = serve_connection(&shared, &hello.from, addr, stream, session).await;
     tracing::debug!(peer = %hello.from, %addr, %reason, "inbound connection closed");
 }

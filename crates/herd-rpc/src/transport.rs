@@ -42,6 +42,13 @@ impl Shared {
             .contains_key(name)
     }
 
+    /// The peer just connected to us: our links to it that are down redial at once.
+    pub(crate) fn peer_reached_us(&self, name: &str) {
+        if let Ok(state) = self.peer(name) {
+            state.redial_now();
+        }
+    }
+
     fn peer(&self, name: &str) -> Result<Arc<PeerState>, RpcError> {
         self.peers
             .read()

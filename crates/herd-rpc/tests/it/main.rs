@@ -454,11 +454,41 @@ async fn restarted_peer_is_reconnected() {
         Arc::new(Echo::default()),
     )
     .unwrap();
+    wait_until(|| n1.is_connected("n2")).await;
     let answer = n1
         .call("n2", Bytes::from_static(b"2"), CALL_TIMEOUT)
         .await
         .unwrap();
     assert_eq!(answer.as_ref(), b"n1:2");
+}
+
+#[tokio::test]
+async fn restarted_peer_is_redialed_without_waiting_for_backoff() {
+    let (l1, l2) = (listener().await, listener().await);
+    let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
+    drop(l2);
+    let n1 = Transport::start_on(
+        config("n1", vec![peer("n2", &[addr2])], key(1)),
+        vec![l1],
+        Arc::new(Echo::default()),
+    )
+    .unwrap();
+    // n2 is down for a while: n1's backoff grows to its 1 s ceiling.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let l2 = TcpListener::bind(addr2).await.unwrap();
+    let started = Instant::now();
+    let _n2 = Transport::start_on(
+        config("n2", vec![peer("n1", &[addr1])], key(1)),
+        vec![l2],
+        Arc::new(Echo::default()),
+    )
+    .unwrap();
+    wait_until(|| n1.links()[0].state == LinkState::Up).await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(400),
+        "n1 redialed after {took:?}"
+    );
 }
 
 #[tokio::test]
