@@ -450,6 +450,10 @@ fn apply_asymmetric(c: &Cluster, acts: &mut [Action], e: &Edge) -> bool {
     changed
 }
 
+fn migrating(acts: &[Action], r: RscIx) -> bool {
+    by_rsc(acts, r).any(|j| acts[j].task == Task::MigrateFrom)
+}
+
 /// Indexes of `r`'s actions (actions are created grouped by resource, in index order).
 fn by_rsc(acts: &[Action], r: RscIx) -> std::ops::Range<usize> {
     let lo = acts.partition_point(|a| a.rsc_ix < r);
@@ -481,6 +485,7 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                             acts[t].optional = false;
                             if acts[t].reason.is_none()
                                 && acts[t].rsc_ix != acts[*required[0]].rsc_ix
+                                && !migrating(acts, acts[t].rsc_ix)
                             {
                                 acts[t].reason = Some(format!("required {}", e.first.label));
                             }
@@ -530,6 +535,19 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                         }
                     }
                 }
+            }
+        }
+        // A migration needs its start to be possible.
+        for i in 0..acts.len() {
+            if !matches!(acts[i].task, Task::MigrateFrom | Task::MigrateTo) || !acts[i].runnable {
+                continue;
+            }
+            let r = acts[i].rsc_ix;
+            let start_blocked =
+                by_rsc(acts, r).any(|j| acts[j].task == Task::Start && !acts[j].runnable);
+            if start_blocked {
+                acts[i].runnable = false;
+                changed = true;
             }
         }
         // A resource that stays but cannot be started again must stop.
