@@ -285,20 +285,20 @@ impl Agent {
             };
             tokio::spawn(async move {
                 let timeout = agent.renew_interval() * 2;
+                let reply = agent.call(&peer, &msg, timeout).await;
                 if let Ok(ClusterReply::Hello {
                     node,
                     initialized,
                     has_leader,
-                }) = agent.call(&peer, &msg, timeout).await
+                }) = reply
+                    && node == peer
                 {
-                    if node == peer {
-                        let seen = Seen {
-                            at: Instant::now(),
-                            initialized,
-                            has_leader,
-                        };
-                        lock(&agent.seen).insert(peer, seen);
-                    }
+                    let seen = Seen {
+                        at: Instant::now(),
+                        initialized,
+                        has_leader,
+                    };
+                    lock(&agent.seen).insert(peer, seen);
                 }
             });
         }
@@ -571,15 +571,15 @@ impl Agent {
     async fn confirm_tenure(&self, epoch: DcEpoch) {
         let timeout = Duration::from_millis(self.timing().election_timeout_max_ms);
         let confirmed = tokio::time::timeout(timeout, self.consensus.confirm_leadership()).await;
-        if let Ok(Ok(confirmed)) = confirmed {
-            if confirmed == epoch {
-                let now = Instant::now();
-                let mut dc = lock(&self.dc);
-                self.track_tenure(&mut dc, Some(epoch), now);
-                dc.confirmed = Some(epoch);
-                dc.tenure_start = now;
-                tracing::info!(dc_epoch = %epoch, "this node is now the DC");
-            }
+        if let Ok(Ok(confirmed)) = confirmed
+            && confirmed == epoch
+        {
+            let now = Instant::now();
+            let mut dc = lock(&self.dc);
+            self.track_tenure(&mut dc, Some(epoch), now);
+            dc.confirmed = Some(epoch);
+            dc.tenure_start = now;
+            tracing::info!(dc_epoch = %epoch, "this node is now the DC");
         }
     }
 

@@ -160,9 +160,13 @@ impl Journal {
     /// Rewrites the journal with only the live state.
     fn compact(&mut self) -> Result<(), StoreError> {
         let mut records = Vec::new();
-        self.data.vote.map(|v| records.push(Record::Vote(v)));
+        if let Some(vote) = self.data.vote {
+            records.push(Record::Vote(vote));
+        }
         records.push(Record::Committed(self.data.committed));
-        self.data.purged.map(|p| records.push(Record::Purge(p)));
+        if let Some(purged) = self.data.purged {
+            records.push(Record::Purge(purged));
+        }
         let mut buf = format::header(LOG_MAGIC, LOG_VERSION).to_vec();
         for record in &records {
             encode(record, &mut buf);

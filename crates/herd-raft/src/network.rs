@@ -106,6 +106,8 @@ impl RaftNetworkFactory<TypeConfig> for NetFactory {
 type RpcResult<T, E = openraft::error::Infallible> =
     Result<T, RPCError<u64, HerdNode, RaftError<u64, E>>>;
 
+// The error types are openraft's (its `RaftNetwork` trait fixes them), large as they are.
+#[allow(clippy::result_large_err)]
 impl NetClient {
     async fn roundtrip<E: std::error::Error>(
         &self,

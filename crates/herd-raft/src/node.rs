@@ -159,13 +159,7 @@ impl RaftNode {
         self.status().leader.map(|n| n.name)
     }
 
-    fn write_error<E: std::fmt::Display>(
-        &self,
-        e: RaftError<u64, ClientWriteError<u64, HerdNode>>,
-    ) -> ConsensusError
-    where
-        E: Sized,
-    {
+    fn write_error(&self, e: RaftError<u64, ClientWriteError<u64, HerdNode>>) -> ConsensusError {
         match e {
             RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
                 ConsensusError::NotLeader {
@@ -187,7 +181,7 @@ impl Consensus for RaftNode {
         let voters: BTreeSet<u64> = membership.voter_ids().collect();
         let nodes: BTreeMap<u64, HerdNode> =
             membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
-        let dc_epoch = (m.current_leader.is_some() && m.vote.committed).then(|| DcEpoch {
+        let dc_epoch = (m.current_leader.is_some() && m.vote.committed).then_some(DcEpoch {
             term: m.vote.leader_id.term,
             leader: m.vote.leader_id.node_id,
         });
@@ -236,7 +230,7 @@ impl Consensus for RaftNode {
     async fn propose(&self, command: Command) -> Result<Response, ConsensusError> {
         match self.raft.client_write(command).await {
             Ok(response) => Ok(response.data),
-            Err(e) => Err(self.write_error::<String>(e)),
+            Err(e) => Err(self.write_error(e)),
         }
     }
 
@@ -254,23 +248,26 @@ impl Consensus for RaftNode {
 
     async fn add_node(&self, node: HerdNode) -> Result<(), ConsensusError> {
         let id = node_id(&node.name);
-        if let Some((existing, _)) = self.node_by_name(&node.name) {
-            if existing != id {
-                return Err(ConsensusError::Raft(format!(
-                    "node id clash for {}",
-                    node.name
-                )));
-            }
+        let status = self.status();
+        let members = status.voters.iter().chain(status.learners.iter());
+        if let Some(other) = members
+            .filter(|n| n.name != node.name)
+            .find(|n| node_id(&n.name) == id)
+        {
+            return Err(ConsensusError::Raft(format!(
+                "node names {} and {} hash to the same id; rename one",
+                node.name, other.name
+            )));
         }
         self.raft
             .add_learner(id, node, true)
             .await
-            .map_err(|e| self.write_error::<String>(e))?;
+            .map_err(|e| self.write_error(e))?;
         let voters: BTreeSet<u64> = [id].into();
         self.raft
             .change_membership(ChangeMembers::AddVoterIds(voters), false)
             .await
-            .map_err(|e| self.write_error::<String>(e))?;
+            .map_err(|e| self.write_error(e))?;
         Ok(())
     }
 
@@ -286,13 +283,13 @@ impl Consensus for RaftNode {
             self.raft
                 .change_membership(ChangeMembers::RemoveVoters(ids.clone()), false)
                 .await
-                .map_err(|e| self.write_error::<String>(e))?;
+                .map_err(|e| self.write_error(e))?;
         }
         if self.node_by_name(name).is_some() {
             self.raft
                 .change_membership(ChangeMembers::RemoveNodes(ids), false)
                 .await
-                .map_err(|e| self.write_error::<String>(e))?;
+                .map_err(|e| self.write_error(e))?;
         }
         Ok(())
     }

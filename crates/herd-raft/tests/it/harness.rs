@@ -91,10 +91,10 @@ impl Cluster {
         let deadline = tokio::time::Instant::now() + limit;
         while tokio::time::Instant::now() < deadline {
             for (i, node) in self.nodes.iter().enumerate() {
-                if let Some(node) = node {
-                    if node.status().is_leader {
-                        return Some(i);
-                    }
+                if let Some(node) = node
+                    && node.status().is_leader
+                {
+                    return Some(i);
                 }
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -3,6 +3,8 @@
 //! `harness` builds clusters; `basics` covers formation, failover, restart and damaged files;
 //! `sim` is the seeded fault simulation (`HERD_SIM_SEED=N` replays one seed).
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod basics;
 mod harness;
 mod sim;

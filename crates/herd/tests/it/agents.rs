@@ -55,7 +55,7 @@ impl Cluster {
             ));
         }
         let mut agents = Vec::new();
-        for i in 0..addrs.len() {
+        for (i, wrapper) in wrappers.iter().enumerate().take(addrs.len()) {
             let name = format!("n{}", i + 1);
             let data_dir = dir.path().join(&name);
             let config = dir.path().join(format!("{name}.toml"));
@@ -70,7 +70,7 @@ impl Cluster {
                 config,
                 data_dir,
                 child: None,
-                wrapper: wrappers[i].clone(),
+                wrapper: wrapper.clone(),
             });
         }
         Cluster { dir, agents }

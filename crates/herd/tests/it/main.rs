@@ -5,6 +5,8 @@
 //! `lease_loss` shows a node stopping its resources when its lease runs out;
 //! `netns` covers partitions between network-namespace hosts (root only).
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod agents;
 mod cluster;
 mod lease_loss;

@@ -204,10 +204,10 @@ fn dc_changes(cluster: &Cluster, observer: usize, period: Duration) -> Vec<Strin
     let start = Instant::now();
     let mut seen: Vec<String> = Vec::new();
     while start.elapsed() < period {
-        if let Some(d) = inner(cluster.fast_status(observer)).and_then(|s| dc(&s)) {
-            if seen.last() != Some(&d) {
-                seen.push(d);
-            }
+        if let Some(d) = inner(cluster.fast_status(observer)).and_then(|s| dc(&s))
+            && seen.last() != Some(&d)
+        {
+            seen.push(d);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
