@@ -184,6 +184,16 @@ impl El {
         elements
     }
 
+    /// Takes the children of an element that should have none: each is reported and
+    /// returned so that the model keeps it.
+    pub(crate) fn unknown_children(&mut self, cx: &mut Cx<'_>) -> Vec<RawElement> {
+        let children = self.children(cx);
+        children
+            .into_iter()
+            .map(|child| cx.unknown_child(self, child))
+            .collect()
+    }
+
     /// The attributes nobody claimed, plus those whose value was rejected.
     pub(crate) fn finish(self) -> Attrs {
         let mut attrs = self.attrs;

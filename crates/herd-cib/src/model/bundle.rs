@@ -40,6 +40,7 @@ pub struct Container {
     pub run_command: Option<String>,
     pub options: Option<String>,
     pub extra: Attrs,
+    pub unknown: Vec<RawElement>,
 }
 
 /// The bundle's `network`.
@@ -174,12 +175,12 @@ impl Container {
             run_command: el.string("run-command"),
             options: el.string("options"),
             extra: Attrs::default(),
+            unknown: Vec::new(),
         };
-        for child in el.children(cx) {
-            let _ = cx.unknown_child(&el, child);
-        }
+        let unknown = el.unknown_children(cx);
         Container {
             extra: el.finish(),
+            unknown,
             ..container
         }
     }
@@ -198,7 +199,9 @@ impl Container {
         element.push_opt("network", self.network.as_ref());
         element.push_opt("run-command", self.run_command.as_ref());
         element.push_opt("options", self.options.as_ref());
-        finish_out(element, &self.extra)
+        let mut element = finish_out(element, &self.extra);
+        push_unknown(&mut element, &self.unknown);
+        element
     }
 }
 
@@ -225,6 +228,7 @@ impl BundleNetwork {
                     range: mapping.string("range"),
                     extra: Attrs::default(),
                 };
+                network.unknown.extend(mapping.unknown_children(cx));
                 network.port_mappings.push(PortMapping {
                     extra: mapping.finish(),
                     ..port
@@ -277,6 +281,7 @@ impl Storage {
                     options: mapping.string("options"),
                     extra: Attrs::default(),
                 };
+                storage.unknown.extend(mapping.unknown_children(cx));
                 storage.mappings.push(StorageMapping {
                     extra: mapping.finish(),
                     ..read

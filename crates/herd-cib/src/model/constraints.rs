@@ -466,6 +466,7 @@ impl ResourceSet {
                     },
                 };
                 let line = reference.line;
+                set.unknown.extend(reference.unknown_children(cx));
                 set.resources.push(ResourceRef {
                     line,
                     id,

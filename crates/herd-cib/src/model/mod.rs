@@ -123,6 +123,7 @@ pub struct FencingLevel {
     /// The fencing devices, from the comma-separated `devices`.
     pub devices: Vec<String>,
     pub extra: Attrs,
+    pub unknown: Vec<RawElement>,
 }
 
 impl Cib {
@@ -362,6 +363,7 @@ fn read_tag(cx: &mut Cx<'_>, raw: RawElement) -> Result<Tag, RawElement> {
         if child.name == "obj_ref" {
             let mut reference = El::new(child);
             tag.refs.push(reference.required(cx, "id"));
+            tag.unknown.extend(reference.unknown_children(cx));
             if !reference.finish().is_empty() {
                 el.report(
                     cx,
@@ -411,12 +413,12 @@ fn read_fencing_level(cx: &mut Cx<'_>, raw: RawElement) -> Result<FencingLevel, 
             .map(str::to_owned)
             .collect(),
         extra: Attrs::default(),
+        unknown: Vec::new(),
     };
-    for child in el.children(cx) {
-        let _ = cx.unknown_child(&el, child);
-    }
+    let unknown = el.unknown_children(cx);
     Ok(FencingLevel {
         extra: el.finish(),
+        unknown,
         ..level
     })
 }
@@ -430,7 +432,9 @@ fn write_fencing_level(level: &FencingLevel) -> RawElement {
     element.push_opt("target-attribute", level.target_attribute.as_ref());
     element.push_opt("target-value", level.target_value.as_ref());
     element.push_attr("devices", level.devices.join(","));
-    finish_out(element, &level.extra)
+    let mut element = finish_out(element, &level.extra);
+    push_unknown(&mut element, &level.unknown);
+    element
 }
 
 /// Whether `text` is a Pacemaker "true" (for callers holding raw nvpair values).

@@ -89,6 +89,7 @@ pub struct RscExpression {
     pub provider: Option<String>,
     pub agent_type: Option<String>,
     pub extra: Attrs,
+    pub unknown: Vec<RawElement>,
 }
 
 /// Matches an operation.
@@ -99,6 +100,7 @@ pub struct OpExpression {
     pub name: String,
     pub interval_ms: Option<u64>,
     pub extra: Attrs,
+    pub unknown: Vec<RawElement>,
 }
 
 impl Rule {
@@ -232,10 +234,10 @@ impl DateExpression {
         for child in el.children(cx) {
             match child.name.as_str() {
                 "date_spec" if date.date_spec.is_none() => {
-                    date.date_spec = Some(DateSpec::read(child));
+                    date.date_spec = Some(DateSpec::read(cx, child, &mut date.unknown));
                 }
                 "duration" if date.duration.is_none() => {
-                    date.duration = Some(DateSpec::read(child))
+                    date.duration = Some(DateSpec::read(cx, child, &mut date.unknown));
                 }
                 _ => date.unknown.push(cx.unknown_child(&el, child)),
             }
@@ -270,12 +272,16 @@ impl DateExpression {
 }
 
 impl DateSpec {
-    fn read(raw: RawElement) -> DateSpec {
-        let mut fields = raw.attrs;
+    /// Reads the spec; any child element is reported and moved to `unknown`.
+    fn read(cx: &mut Cx<'_>, raw: RawElement, unknown: &mut Vec<RawElement>) -> DateSpec {
+        let mut el = El::new(raw);
+        let line = el.line;
+        let id = el.string("id");
+        unknown.extend(el.unknown_children(cx));
         DateSpec {
-            line: raw.line,
-            id: fields.take("id"),
-            fields,
+            line,
+            id,
+            fields: el.finish(),
         }
     }
 
@@ -302,11 +308,10 @@ impl RscExpression {
             agent_type: el.string("type"),
             ..RscExpression::default()
         };
-        for child in el.children(cx) {
-            let _ = cx.unknown_child(&el, child);
-        }
+        let unknown = el.unknown_children(cx);
         RscExpression {
             extra: el.finish(),
+            unknown,
             ..rsc
         }
     }
@@ -317,7 +322,9 @@ impl RscExpression {
         element.push_opt("class", self.class.as_ref());
         element.push_opt("provider", self.provider.as_ref());
         element.push_opt("type", self.agent_type.as_ref());
-        finish_out(element, &self.extra)
+        let mut element = finish_out(element, &self.extra);
+        push_unknown(&mut element, &self.unknown);
+        element
     }
 }
 
@@ -331,11 +338,10 @@ impl OpExpression {
             interval_ms: el.parsed(cx, "interval", "a duration such as 10s", parse_interval_ms),
             ..OpExpression::default()
         };
-        for child in el.children(cx) {
-            let _ = cx.unknown_child(&el, child);
-        }
+        let unknown = el.unknown_children(cx);
         OpExpression {
             extra: el.finish(),
+            unknown,
             ..op
         }
     }
@@ -348,6 +354,8 @@ impl OpExpression {
             "interval",
             self.interval_ms.map(crate::values::format_interval_ms),
         );
-        finish_out(element, &self.extra)
+        let mut element = finish_out(element, &self.extra);
+        push_unknown(&mut element, &self.unknown);
+        element
     }
 }

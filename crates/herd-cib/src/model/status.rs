@@ -112,6 +112,7 @@ pub struct LrmRscOp {
     pub crm_feature_set: Option<String>,
     pub crm_debug_origin: Option<String>,
     pub extra: Attrs,
+    pub unknown: Vec<RawElement>,
 }
 
 /// A `ticket_state` in `tickets`.
@@ -164,6 +165,7 @@ impl Status {
                 last_granted: ticket.int(cx, "last-granted"),
                 extra: Attrs::default(),
             };
+            self.unknown.extend(ticket.unknown_children(cx));
             self.tickets.push(TicketState {
                 extra: ticket.finish(),
                 ..state
@@ -411,10 +413,9 @@ impl LrmRscOp {
             crm_feature_set: el.string("crm_feature_set"),
             crm_debug_origin: el.string("crm-debug-origin"),
             extra: Attrs::default(),
+            unknown: Vec::new(),
         };
-        for child in el.children(cx) {
-            let _ = cx.unknown_child(&el, child);
-        }
+        op.unknown = el.unknown_children(cx);
         op.extra = el.finish();
         op
     }
@@ -445,7 +446,9 @@ impl LrmRscOp {
         e.push_opt("exit-reason", self.exit_reason.as_ref());
         e.push_opt("crm_feature_set", self.crm_feature_set.as_ref());
         e.push_opt("crm-debug-origin", self.crm_debug_origin.as_ref());
-        finish_out(e, &self.extra)
+        let mut e = finish_out(e, &self.extra);
+        push_unknown(&mut e, &self.unknown);
+        e
     }
 }
 

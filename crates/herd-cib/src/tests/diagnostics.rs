@@ -267,3 +267,28 @@ fn reader_input_parses_and_read_failures_name_the_source() {
     let error = parse_reader(Broken, "/etc/cib.xml").expect_err("read fails");
     assert_eq!(error.to_string(), "/etc/cib.xml: cannot read: disk on fire");
 }
+
+#[test]
+fn children_of_leaf_elements_are_reported_and_kept() {
+    let xml = cib_with(
+        "<resources/><constraints><rsc_order id=\"o\"><resource_set id=\"s\">\
+         <resource_ref id=\"a\"><surprise id=\"x\"/></resource_ref></resource_set></rsc_order>\
+         </constraints>\
+         <fencing-topology><fencing-level id=\"f\" index=\"1\" target=\"n\" devices=\"d\">\
+         <odd/></fencing-level></fencing-topology>",
+        "<node_state id=\"1\"><lrm><lrm_resources><lrm_resource id=\"r\">\
+         <lrm_rsc_op id=\"op\" operation=\"start\" interval=\"0\"><extra-info/></lrm_rsc_op>\
+         </lrm_resource></lrm_resources></lrm></node_state>",
+    );
+    let (cib, diagnostics) = parse_round_trip(&xml);
+    for name in ["surprise", "odd", "extra-info"] {
+        assert!(
+            diagnostics.iter().any(|d| d.element == name),
+            "{name} not reported"
+        );
+        assert!(
+            write_string(&cib).contains(&format!("<{name}")),
+            "{name} lost"
+        );
+    }
+}
