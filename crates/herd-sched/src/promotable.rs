@@ -119,16 +119,25 @@ pub(crate) fn set_roles(c: &mut Cluster, clone: RscIx) {
                 p = Score::MINUS_INFINITY;
             }
         }
-        for &ci in &c.rscs[clone].with_this {
-            let col = &c.colocations[ci];
-            if col.primary_role != Role::Promoted || col.score.value() <= 0 {
+        // Resources that want to run with the promoted instance pull promotion towards
+        // the nodes they prefer.
+        for ci in c.rscs[clone].with_this.clone() {
+            let col = c.colocations[ci].clone();
+            if col.primary_role != Role::Promoted || !col.influence {
                 continue;
             }
-            if let Some(dn) = c.rscs[col.dependent].assigned
-                && dn == node
-            {
-                p += Score::new(col.score.value().min(999_999));
-            }
+            let mut table = vec![Some(Score::ZERO); c.nodes.len()];
+            let factor = col.score.value() as f64 / 1e6;
+            crate::colocation::add_colocated_scores(
+                c,
+                col.dependent,
+                &mut table,
+                col.node_attribute.as_deref(),
+                factor,
+                true,
+                true,
+            );
+            p += table[node].unwrap_or(Score::ZERO);
         }
         prio.push((inst, p.value(), Some(node)));
     }
