@@ -3,11 +3,13 @@
 //! `agents` is the harness (configs, ports, processes, status polling); `cluster` covers
 //! formation, failure detection, DC failover, restart and damaged files on loopback;
 //! `lease_loss` shows a node stopping its resources when its lease runs out;
-//! `netns` covers partitions between network-namespace hosts (root only).
+//! `netns` covers partitions between network-namespace hosts (root only); `bad_input` shows
+//! wrong keys, garbage, oversized frames and unknown nodes refused with one log line each.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod agents;
+mod bad_input;
 mod cluster;
 mod lease_loss;
 mod netns;
