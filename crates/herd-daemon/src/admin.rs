@@ -226,14 +226,23 @@ async fn cluster_init(agent: &Arc<Agent>) -> Response {
             message: "the cluster is forming already".to_string(),
         };
     }
+    // Every listed node becomes a voter when the nodes up now are a majority of them (the
+    // others join as they start); otherwise only the nodes up now (add the rest later with
+    // `herd node add`), so the new cluster has a quorum either way.
     let reachable = agent.reachable();
-    let voters: Vec<HerdNode> = agent
-        .config
-        .nodes
-        .iter()
-        .filter(|n| n.name == agent.name || reachable.contains(&n.name))
-        .map(herd_node)
-        .collect();
+    let up = |n: &&herd_config::NodeConfig| n.name == agent.name || reachable.contains(&n.name);
+    let n_up = agent.config.nodes.iter().filter(up).count();
+    let voters: Vec<HerdNode> = if n_up * 2 > agent.config.nodes.len() {
+        agent.config.nodes.iter().map(herd_node).collect()
+    } else {
+        agent
+            .config
+            .nodes
+            .iter()
+            .filter(up)
+            .map(herd_node)
+            .collect()
+    };
     let names: Vec<String> = voters.iter().map(|n| n.name.clone()).collect();
     match agent.form(voters).await {
         None => Response::Done {

@@ -43,19 +43,44 @@ impl Cluster {
 
     /// Writes configs for nodes with these addresses and command wrappers.
     pub(crate) fn with_addrs(addrs: &[String], wrappers: &[Vec<String>], extra: &str) -> Cluster {
+        Cluster::build(addrs, wrappers, extra, &vec![false; addrs.len()], None)
+    }
+
+    /// Nodes on loopback; `witness[i]` marks witnesses; `joiner` is listed only in its own
+    /// config (a node to `herd node add` later).
+    pub(crate) fn loopback_layout(witness: &[bool], joiner: Option<usize>) -> Cluster {
+        let n = witness.len();
+        let addrs: Vec<String> = (0..n)
+            .map(|_| format!("127.0.0.1:{}", free_port()))
+            .collect();
+        Cluster::build(&addrs, &vec![Vec::new(); n], "", witness, joiner)
+    }
+
+    fn build(
+        addrs: &[String],
+        wrappers: &[Vec<String>],
+        extra: &str,
+        witness: &[bool],
+        joiner: Option<usize>,
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("cluster.key");
         let status = Command::new(HERD).arg("keygen").arg(&key).output().unwrap();
         assert!(status.status.success(), "keygen: {status:?}");
-        let mut nodes = String::new();
-        for (i, addr) in addrs.iter().enumerate() {
-            nodes.push_str(&format!(
-                "[[nodes]]\nname = \"n{}\"\naddrs = [\"{addr}\"]\n",
-                i + 1
-            ));
-        }
+        let node_entry = |i: usize| {
+            format!(
+                "[[nodes]]\nname = \"n{}\"\naddrs = [\"{}\"]\nwitness = {}\n",
+                i + 1,
+                addrs[i],
+                witness[i]
+            )
+        };
         let mut agents = Vec::new();
         for (i, wrapper) in wrappers.iter().enumerate().take(addrs.len()) {
+            let nodes: String = (0..addrs.len())
+                .filter(|j| joiner != Some(*j) || *j == i)
+                .map(node_entry)
+                .collect();
             let name = format!("n{}", i + 1);
             let data_dir = dir.path().join(&name);
             let config = dir.path().join(format!("{name}.toml"));

@@ -2,6 +2,7 @@
 //!
 //! `agents` is the harness (configs, ports, processes, status polling); `cluster` covers
 //! formation, failure detection, DC failover, restart and damaged files on loopback;
+//! `membership` covers `herd cluster init`, `herd node add/remove` and the witness;
 //! `lease_loss` shows a node stopping its resources when its lease runs out;
 //! `netns` covers partitions between network-namespace hosts (root only); `bad_input` shows
 //! wrong keys, garbage, oversized frames and unknown nodes refused with one log line each.
@@ -12,5 +13,6 @@ mod agents;
 mod bad_input;
 mod cluster;
 mod lease_loss;
+mod membership;
 mod netns;
 mod simulate;

@@ -1,0 +1,150 @@
+//! Membership with real agents: `herd cluster init` before every node is up, `herd node add`
+//! and `herd node remove`, and a witness that never becomes the DC.
+
+use std::time::{Duration, Instant};
+
+use crate::agents::{Cluster, dc, inner, node_state};
+
+fn herd(cluster: &Cluster, i: usize, args: &[&str]) -> (bool, String) {
+    let agent = &cluster.agents[i];
+    let output = agent
+        .command(args)
+        .arg("--config")
+        .arg(&agent.config)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+fn role(status: &serde_json::Value, node: &str) -> Option<String> {
+    let nodes = status["nodes"].as_array()?;
+    nodes.iter().find(|n| n["name"] == node)?["role"]
+        .as_str()
+        .map(String::from)
+}
+
+#[test]
+fn cluster_init_forms_without_waiting_for_every_node() {
+    let mut cluster = Cluster::loopback(3);
+    cluster.start(0);
+    cluster.start(1);
+    cluster.wait_for(
+        Duration::from_secs(10),
+        "both nodes answering, not formed",
+        |c| inner(c.fast_status(0)).is_some_and(|s| s["forming"] == true),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        dc(&inner(cluster.fast_status(0)).unwrap()).is_none(),
+        "wait-for-all holds"
+    );
+    let (ok, text) = herd(&cluster, 0, &["cluster", "init"]);
+    assert!(ok, "{text}");
+    cluster.wait_for(Duration::from_secs(10), "a DC with n1 and n2 online", |c| {
+        inner(c.fast_status(1)).is_some_and(|s| {
+            dc(&s).is_some()
+                && node_state(&s, "n1").as_deref() == Some("online")
+                && node_state(&s, "n2").as_deref() == Some("online")
+        })
+    });
+    // Two of three were up: n3 is a voter already and joins when it starts.
+    cluster.start(2);
+    cluster.wait_for(Duration::from_secs(10), "n3 online", |c| {
+        inner(c.fast_status(2)).is_some_and(|s| node_state(&s, "n3").as_deref() == Some("online"))
+    });
+    let (ok, text) = herd(&cluster, 2, &["cluster", "init"]);
+    assert!(!ok && text.contains("already"), "{text}");
+}
+
+#[test]
+fn node_add_makes_a_voter_and_node_remove_takes_it_out() {
+    let mut cluster = Cluster::loopback_layout(&[false; 4], Some(3));
+    for i in 0..3 {
+        cluster.start(i);
+    }
+    cluster.wait_for(Duration::from_secs(15), "three nodes formed", |c| {
+        inner(c.fast_status(0)).is_some_and(|s| {
+            dc(&s).is_some()
+                && (1..=3).all(|k| node_state(&s, &format!("n{k}")).as_deref() == Some("online"))
+        })
+    });
+    cluster.start(3);
+    let config = std::fs::read_to_string(&cluster.agents[3].config).unwrap();
+    let addr = config
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("addrs"))
+        .unwrap();
+    let addr = addr.split('"').nth(1).unwrap().to_string();
+    let (ok, text) = herd(&cluster, 1, &["node", "add", "n4", &addr]);
+    assert!(ok, "{text}");
+    cluster.wait_for(
+        Duration::from_secs(15),
+        "n4 an online voter on every node",
+        |c| {
+            (0..4).all(|i| {
+                inner(c.fast_status(i)).is_some_and(|s| {
+                    node_state(&s, "n4").as_deref() == Some("online")
+                        && role(&s, "n4").as_deref() == Some("voter")
+                })
+            })
+        },
+    );
+    let (ok, text) = herd(&cluster, 2, &["node", "remove", "n4"]);
+    assert!(ok, "{text}");
+    cluster.wait_for(Duration::from_secs(10), "n4 out of the membership", |c| {
+        (0..3).all(|i| {
+            inner(c.fast_status(i))
+                .is_some_and(|s| role(&s, "n4").is_none_or(|r| r != "voter") && dc(&s).is_some())
+        })
+    });
+    let (ok, text) = herd(&cluster, 0, &["node", "remove", "nosuch"]);
+    assert!(!ok && text.contains("nosuch"), "{text}");
+}
+
+#[test]
+fn witness_is_never_the_dc() {
+    let mut cluster = Cluster::loopback_layout(&[false, false, true], None);
+    cluster.start_all();
+    cluster.wait_for(Duration::from_secs(15), "formed with a DC", |c| {
+        inner(c.fast_status(2)).is_some_and(|s| {
+            dc(&s).is_some()
+                && (1..=3).all(|k| node_state(&s, &format!("n{k}")).as_deref() == Some("online"))
+        })
+    });
+    let status = inner(cluster.fast_status(2)).unwrap();
+    let first = dc(&status).unwrap();
+    assert_ne!(first, "n3", "{status}");
+    assert_eq!(status["nodes"][2]["witness"], true, "{status}");
+    // Kill the DC: the other core node takes over (the witness may lead Raft for a moment,
+    // but hands it on and is never the DC).
+    let dc_idx = if first == "n1" { 0 } else { 1 };
+    let survivor = 1 - dc_idx;
+    cluster.kill(dc_idx);
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < Duration::from_secs(8) {
+        for i in [survivor, 2] {
+            if let Some(d) = inner(cluster.fast_status(i)).and_then(|s| dc(&s)) {
+                seen.push(d);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !seen.iter().any(|d| d == "n3"),
+        "the witness acted as DC: {seen:?}"
+    );
+    let survivor_name = cluster.agents[survivor].name.clone();
+    assert_eq!(
+        seen.last(),
+        Some(&survivor_name),
+        "{seen:?}\n{}",
+        cluster.log(2)
+    );
+}
