@@ -2,7 +2,7 @@
 # Scheduler benchmark: herd's scheduler (herd-cib + herd-sched) against Debian's crm_simulate
 # on the same inputs, with per-case wall time, CPU time and peak memory side by side.
 #
-#   bench/sched.sh [synth|corpus|all]          (default: all)
+#   bench/sched.sh [synth|corpus|all|diff]     (default: all)
 #
 # synth:  deterministic synthetic clusters (herd-synth: groups, clones, location/colocation/
 #         order constraints, about half of the resources running) of HERD_BENCH_NODES nodes
@@ -11,6 +11,10 @@
 #         HERD_BENCH_CRM_TIMEOUT seconds (300).
 # corpus: every case of the dev corpus (HERD_SCHEDULER_CASES or ../shared/scheduler-cases),
 #         one process per case for both, then the totals.
+#
+# diff:   not a benchmark but a differential check beyond the corpus: HERD_BENCH_DIFF_SEEDS
+#         (40) small synthetic clusters (3-8 nodes, 8-120 resources), each scheduled by herd and
+#         by crm_simulate, listing the seeds whose Transition Summary differs.
 #
 # crm_simulate runs as `LC_ALL=C crm_simulate -x FILE -R` (compute the transition, as herd
 # does); HERD_BENCH_CRM_MODE=-S makes it also simulate the execution. Time and memory come from
@@ -180,9 +184,31 @@ corpus() {
   echo "(per-case rows also in $out)"
 }
 
+diff_small() {
+  local n_seeds="${HERD_BENCH_DIFF_SEEDS:-40}" same=0 order=0 differ=0 differing=""
+  printf '\n== differential: %s small synthetic clusters, herd vs crm_simulate %s ==\n' "$n_seeds" "$crm_mode"
+  for s in $(seq 1 "$n_seeds"); do
+    local n_nodes=$((3 + s % 6)) n_rsc=$((8 + (s * 37) % 113))
+    local file="$work/diff-$s.xml"
+    "$bin/herd-synth" --nodes "$n_nodes" --resources "$n_rsc" --seed "$s" -o "$file"
+    "$bin/herd-sched-bench" --lines "$file" | sed -n 's/^  //p' > "$file.herd.lines"
+    LC_ALL=C timeout "$crm_timeout" "$crm_simulate" -x "$file" "$crm_mode" > "$file.crm.out" 2>&1 || true
+    summary_lines "$file.crm.out" > "$file.crm.lines"
+    case "$(compare "$file.herd.lines" "$file.crm.lines")" in
+      exact) same=$((same + 1)) ;;
+      multiset) order=$((order + 1)); differing="$differing $s(order)" ;;
+      *) differ=$((differ + 1)); differing="$differing $s" ;;
+    esac
+  done
+  printf 'exact %d, order only %d, differ %d of %d\n' "$same" "$order" "$differ" "$n_seeds"
+  [ -z "$differing" ] || printf 'differing seeds:%s\n(inspect: diff %s/diff-SEED.xml.herd.lines %s/diff-SEED.xml.crm.lines)\n' \
+    "$differing" "$work" "$work"
+}
+
 case "$part" in
+  diff) diff_small ;;
   synth) synth ;;
   corpus) corpus ;;
   all) synth; corpus ;;
-  *) echo "usage: bench/sched.sh [synth|corpus|all]" >&2; exit 2 ;;
+  *) echo "usage: bench/sched.sh [synth|corpus|all|diff]" >&2; exit 2 ;;
 esac
