@@ -235,6 +235,18 @@ impl PeerState {
         }
     }
 
+    /// The peer was removed or the transport shut down: calls waiting for a link or an
+    /// answer end now (unknown peer, connection lost) instead of at their timeout.
+    pub(crate) fn retire(&self) {
+        self.gone.store(true, Ordering::Relaxed);
+        for link in &self.links {
+            if let Some(conn) = link.conn.send_replace(None) {
+                conn.close();
+            }
+        }
+        self.notify();
+    }
+
     pub(crate) fn notify(&self) {
         self.changed.send_modify(|version| *version += 1);
     }

@@ -210,8 +210,7 @@ impl Transport {
                     .eq(peer.addrs.iter().copied())
             });
             if !keep {
-                state.gone.store(true, Ordering::Relaxed);
-                state.notify();
+                state.retire();
                 for handle in tasks.links.remove(name).unwrap_or_default() {
                     handle.abort();
                 }
@@ -375,8 +374,7 @@ impl Transport {
             .write()
             .expect("peers lock is never poisoned");
         for state in peers.values() {
-            state.gone.store(true, Ordering::Relaxed);
-            state.notify();
+            state.retire();
         }
         peers.clear();
         tasks.links.clear();

@@ -492,6 +492,46 @@ async fn restarted_peer_is_redialed_without_waiting_for_backoff() {
 }
 
 #[tokio::test]
+async fn shutdown_ends_calls_in_progress_at_once() {
+    struct Slow;
+    impl Handler for Slow {
+        fn handle(&self, _from: &str, _payload: Bytes) -> BoxFuture<'_, Option<Bytes>> {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                None
+            })
+        }
+    }
+    let (l1, l2) = (listener().await, listener().await);
+    let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
+    let n1 = Transport::start_on(
+        config("n1", vec![peer("n2", &[addr2])], key(1)),
+        vec![l1],
+        Arc::new(Echo::default()),
+    )
+    .unwrap();
+    let _n2 = Transport::start_on(
+        config("n2", vec![peer("n1", &[addr1])], key(1)),
+        vec![l2],
+        Arc::new(Slow),
+    )
+    .unwrap();
+    let pending = tokio::spawn({
+        let n1 = n1.clone();
+        async move {
+            n1.call("n2", Bytes::from_static(b"x"), Duration::from_secs(20))
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    n1.shutdown();
+    let err = pending.await.unwrap().unwrap_err();
+    assert!(matches!(err, RpcError::ConnectionLost { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
 async fn removed_peer_is_refused_afterwards() {
     let pair = pair().await;
     pair.n2
