@@ -56,6 +56,10 @@ pub(crate) struct Node {
     pub(crate) maintenance: bool,
     pub(crate) shutdown: bool,
     pub(crate) remote: bool,
+    /// For a Pacemaker Remote or guest node: the id of its connection resource.
+    pub(crate) connection: Option<String>,
+    /// A guest node (its connection is a resource's `remote-node`).
+    pub(crate) guest: bool,
     /// Node is expected to be fenced already (a stonith action will be scheduled).
     pub(crate) fence_reason: Option<String>,
     pub(crate) attrs: BTreeMap<String, String>,

@@ -66,6 +66,35 @@ pub(crate) fn assign_all(c: &mut Cluster) {
     });
     // Pacemaker keeps its resource list in this order, so the summary follows it too.
     c.top = idx.iter().map(|&i| order[i]).collect();
+    // Remote connections first: where they go decides whether their nodes are up.
+    let connections: Vec<(NodeIx, RscIx)> = (0..c.nodes.len())
+        .filter_map(|n| {
+            let conn = c.nodes[n].connection.as_ref()?;
+            c.by_id.get(conn).map(|&r| (n, r))
+        })
+        .collect();
+    // Neither connections nor fence devices run on remote nodes.
+    let remote_nodes: Vec<NodeIx> = (0..c.nodes.len()).filter(|&x| c.nodes[x].remote).collect();
+    for r in 0..c.rscs.len() {
+        let connection = connections.iter().any(|&(_, x)| x == r);
+        if connection || c.rscs[r].class == "stonith" {
+            for &x in &remote_nodes {
+                c.rscs[r].allowed[x] = Some(Score::MINUS_INFINITY);
+            }
+        }
+    }
+    for &(n, r) in &connections {
+        if c.rscs[r].parent.is_none() && !c.nodes[n].guest {
+            assign(c, r, None);
+            let up = c.rscs[r].assigned.is_some()
+                && c.rscs[r].next_role.unwrap_or(Role::Stopped) > Role::Stopped;
+            if up {
+                c.nodes[n].online = true;
+            } else {
+                c.nodes[n].shutdown = true;
+            }
+        }
+    }
     for i in idx {
         assign(c, order[i], None);
     }

@@ -138,6 +138,7 @@ pub(crate) fn unpack(input: &Input, now: i64) -> Cluster {
         role_locations: vec![],
     };
     unpack_nodes(input, &mut cluster, &config);
+    add_remote_nodes(input, &mut cluster);
     resources::unpack_resources(input, &mut cluster);
     status::unpack_status(input, &mut cluster);
     for t in &input.tickets {
@@ -208,6 +209,55 @@ fn apply_node_health(cluster: &mut Cluster, config: &BTreeMap<String, String>) {
             }
         }
     }
+}
+
+/// Pacemaker Remote nodes named by `ocf:pacemaker:remote` primitives, and guest nodes
+/// named by a primitive's `remote-node` meta attribute; nodes stay sorted by name.
+fn add_remote_nodes(input: &Input, cluster: &mut Cluster) {
+    fn walk(defs: &[crate::input::RscDef], out: &mut Vec<(String, String, bool)>) {
+        for d in defs {
+            let remote = d.class.as_deref() == Some("ocf")
+                && d.provider.as_deref() == Some("pacemaker")
+                && d.agent.as_deref() == Some("remote");
+            if remote {
+                out.push((d.id.clone(), d.id.clone(), false));
+            }
+            for set in &d.meta {
+                if let Some((_, name)) = set.pairs.iter().find(|(k, _)| k == "remote-node") {
+                    out.push((name.clone(), d.id.clone(), true));
+                }
+            }
+            walk(&d.children, out);
+        }
+    }
+    let mut found = vec![];
+    walk(&input.resources, &mut found);
+    for (name, connection, guest) in found {
+        let ix = match cluster.node_by_name(&name) {
+            Some(ix) => ix,
+            None => {
+                let mut attrs = BTreeMap::new();
+                attrs.insert("#uname".into(), name.clone());
+                attrs.insert("#id".into(), name.clone());
+                cluster.nodes.push(Node {
+                    id: name.clone(),
+                    name: name.clone(),
+                    attrs,
+                    ..Node::default()
+                });
+                cluster.nodes.len() - 1
+            }
+        };
+        let node = &mut cluster.nodes[ix];
+        node.remote = true;
+        node.guest = guest;
+        node.connection = Some(connection);
+        node.attrs.insert(
+            "#kind".into(),
+            if guest { "container" } else { "remote" }.into(),
+        );
+    }
+    cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
 }
 
 fn unpack_nodes(input: &Input, cluster: &mut Cluster, config: &BTreeMap<String, String>) {

@@ -195,7 +195,9 @@ fn apply_meta(cluster: &Cluster, rsc: &mut Rsc, meta: &BTreeMap<String, String>,
     rsc.managed = get("is-managed").is_none_or(is_true)
         && !cluster.options.maintenance_mode
         && !get("maintenance").is_some_and(is_true);
-    rsc.allow_migrate = get("allow-migrate").is_some_and(is_true);
+    let remote_connection =
+        rsc.class == "ocf" && rsc.provider.as_deref() == Some("pacemaker") && rsc.agent == "remote";
+    rsc.allow_migrate = get("allow-migrate").map_or(remote_connection, is_true);
     rsc.unique = get("globally-unique").is_some_and(is_true);
     rsc.promotable = master || get("promotable").is_some_and(is_true);
     rsc.interleave = get("interleave").is_some_and(is_true);

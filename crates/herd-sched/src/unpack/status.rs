@@ -62,6 +62,25 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
             }
         }
     }
+    // Remote and guest nodes are up when their connection (and container) runs healthy.
+    for n in 0..cluster.nodes.len() {
+        let Some(conn) = cluster.nodes[n].connection.clone() else {
+            continue;
+        };
+        let Some(&r) = cluster.by_id.get(&conn) else {
+            continue;
+        };
+        let rsc = &cluster.rscs[r];
+        let up = rsc.role == Role::Started && !rsc.failed && !rsc.running_on.is_empty();
+        cluster.nodes[n].online = up;
+    }
+    for &(ix, ns) in &states {
+        if cluster.nodes[ix].remote && cluster.nodes[ix].online {
+            for lrm in &ns.resources {
+                unpack_lrm_resource(cluster, &index, ix, lrm);
+            }
+        }
+    }
     for &(ix, ns) in &states {
         // With fencing on, offline nodes' histories are read too (what they still run
         // makes them unclean).
