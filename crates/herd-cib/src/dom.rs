@@ -125,12 +125,11 @@ pub fn read_document(text: &str, file: &str) -> Result<RawElement, CibError> {
             .map_err(|error| xml_error(text, file, &reader, &error.to_string()))?;
         let line = Line(lines.line_at(text, start));
         match event {
-            Event::Start(tag) | Event::Empty(tag) if root.is_some() && stack.is_empty() => {
-                let _ = tag;
-                return Err(xml_error(
+            Event::Start(_) | Event::Empty(_) if root.is_some() && stack.is_empty() => {
+                return Err(error_at(
                     text,
                     file,
-                    &reader,
+                    start,
                     "content after the root element",
                 ));
             }
@@ -159,20 +158,7 @@ pub fn read_document(text: &str, file: &str) -> Result<RawElement, CibError> {
             Event::CData(content) => {
                 push_text(&mut stack, &content.xml_content(XmlVersion::Implicit1_0));
             }
-            Event::GeneralRef(reference) => {
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(ch)) => ch.to_string(),
-                    _ => match &*reference {
-                        "lt" => "<".to_owned(),
-                        "gt" => ">".to_owned(),
-                        "amp" => "&".to_owned(),
-                        "apos" => "'".to_owned(),
-                        "quot" => "\"".to_owned(),
-                        other => format!("&{other};"),
-                    },
-                };
-                push_text(&mut stack, &resolved);
-            }
+            Event::GeneralRef(reference) => push_text(&mut stack, &resolve_reference(&reference)),
             Event::Comment(content) => {
                 if let Some(parent) = stack.last_mut() {
                     let comment = content.xml_content(XmlVersion::Implicit1_0);
@@ -196,6 +182,21 @@ pub fn read_document(text: &str, file: &str) -> Result<RawElement, CibError> {
     root.ok_or_else(|| CibError::Empty {
         file: file.to_owned(),
     })
+}
+
+/// The text an entity or character reference stands for; unknown entities stay as written.
+fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> String {
+    if let Ok(Some(ch)) = reference.resolve_char_ref() {
+        return ch.to_string();
+    }
+    match &**reference {
+        "lt" => "<".to_owned(),
+        "gt" => ">".to_owned(),
+        "amp" => "&".to_owned(),
+        "apos" => "'".to_owned(),
+        "quot" => "\"".to_owned(),
+        other => format!("&{other};"),
+    }
 }
 
 fn attach(stack: &mut [RawElement], root: &mut Option<RawElement>, element: RawElement) {

@@ -292,3 +292,10 @@ fn children_of_leaf_elements_are_reported_and_kept() {
         );
     }
 }
+
+#[test]
+fn a_second_root_element_is_an_error_on_its_line() {
+    let error = parse_str("<cib/>\n<cib/>\n", "two.xml").expect_err("two roots");
+    assert!(error.to_string().starts_with("two.xml:2:1:"), "{error}");
+    assert!(error.to_string().contains("after the root element"), "{error}");
+}
