@@ -58,7 +58,28 @@ pub(crate) struct DcTracker {
     /// a node that restarts believing it leads an old term never acts on that belief.
     pub(crate) confirmed: Option<DcEpoch>,
     pub(crate) tenure_start: Instant,
-    pub(crate) last_renew: HashMap<String, (Instant, u64)>,
+    pub(crate) last_renew: HashMap<String, Renewal>,
+}
+
+/// The last renewal of one node, as the DC saw it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Renewal {
+    pub(crate) at: Instant,
+    pub(crate) incarnation: u64,
+    /// Start of the current run of renewals without a gap of `suspect_ms`.
+    pub(crate) streak_start: Instant,
+}
+
+/// A node recorded lost must renew without a gap this long before it is online again
+/// (rejoin damping, CLUSTER.md §6.9).
+const REJOIN_STABLE: Duration = Duration::from_secs(2);
+
+/// Ages after which the DC changes a node's state.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Thresholds {
+    pub(crate) suspect: Duration,
+    pub(crate) lost: Duration,
+    pub(crate) rejoin_stable: Duration,
 }
 
 /// This node's own lease.
@@ -212,7 +233,8 @@ impl Agent {
             let now = Instant::now();
             let mut dc = lock(&self.dc);
             self.track_tenure(&mut dc, epoch, now);
-            dc.last_renew.insert(node.to_string(), (now, incarnation));
+            let gap = Duration::from_millis(self.timing().suspect_ms);
+            record_renewal(&mut dc.last_renew, node, incarnation, now, gap);
         }
         if !self.dc_fresh(&status) {
             return ClusterReply::Lease {
@@ -473,24 +495,30 @@ pub(crate) fn herd_node(node: &herd_config::NodeConfig) -> HerdNode {
 }
 
 /// What the DC wants a node's committed state to be, from renewals during its tenure.
+/// `renewal` is (time since the last renewal, time since the current streak of renewals began).
 pub(crate) fn desired_state(
     committed: Option<NodeState>,
-    since_renew: Option<Duration>,
+    renewal: Option<(Duration, Duration)>,
     since_tenure: Duration,
-    suspect: Duration,
-    lost: Duration,
+    t: Thresholds,
 ) -> Option<NodeState> {
     let by_elapsed = |elapsed: Duration| {
-        if elapsed >= lost {
+        if elapsed >= t.lost {
             NodeState::Lost
-        } else if elapsed >= suspect {
+        } else if elapsed >= t.suspect {
             NodeState::Suspect
         } else {
             NodeState::Online
         }
     };
-    match (since_renew, committed) {
-        (Some(elapsed), _) => Some(by_elapsed(elapsed)),
+    match (renewal, committed) {
+        // Back from lost: online only after a stable streak; until then it stays lost.
+        (Some((since_renew, since_streak)), Some(NodeState::Lost))
+            if by_elapsed(since_renew) != NodeState::Lost && since_streak < t.rejoin_stable =>
+        {
+            None
+        }
+        (Some((since_renew, _)), _) => Some(by_elapsed(since_renew)),
         // Not heard from in this tenure: only a node believed up can degrade.
         (None, Some(NodeState::Online | NodeState::Suspect)) => {
             let state = by_elapsed(since_tenure);
@@ -498,6 +526,28 @@ pub(crate) fn desired_state(
         }
         (None, _) => None,
     }
+}
+
+/// Records a renewal, starting a new streak after a gap.
+fn record_renewal(
+    table: &mut HashMap<String, Renewal>,
+    node: &str,
+    incarnation: u64,
+    now: Instant,
+    gap: Duration,
+) {
+    let streak_start = match table.get(node) {
+        Some(previous) if now.duration_since(previous.at) < gap => previous.streak_start,
+        _ => now,
+    };
+    table.insert(
+        node.to_string(),
+        Renewal {
+            at: now,
+            incarnation,
+            streak_start,
+        },
+    );
 }
 
 impl Agent {
@@ -523,26 +573,29 @@ impl Agent {
             let mut dc = lock(&self.dc);
             self.track_tenure(&mut dc, Some(epoch), now);
             let incarnation = self.incarnation.load(Ordering::SeqCst);
-            dc.last_renew.insert(self.name.clone(), (now, incarnation));
+            let gap = Duration::from_millis(self.timing().suspect_ms);
+            record_renewal(&mut dc.last_renew, &self.name, incarnation, now, gap);
             (dc.tenure_start, dc.last_renew.clone())
         };
-        let suspect = Duration::from_millis(self.timing().suspect_ms);
-        let lost = Duration::from_millis(self.timing().lost_ms);
+        let thresholds = Thresholds {
+            suspect: Duration::from_millis(self.timing().suspect_ms),
+            lost: Duration::from_millis(self.timing().lost_ms),
+            rejoin_stable: REJOIN_STABLE,
+        };
         let applied = self.consensus.applied();
         for node in status.voters.iter().chain(status.learners.iter()) {
             let record = applied.state.nodes.get(&node.name);
             let renewal = renewals.get(&node.name);
             let Some(state) = desired_state(
                 record.map(|r| r.state),
-                renewal.map(|(at, _)| now.duration_since(*at)),
+                renewal.map(|r| (now.duration_since(r.at), now.duration_since(r.streak_start))),
                 now.duration_since(tenure_start),
-                suspect,
-                lost,
+                thresholds,
             ) else {
                 continue;
             };
             let incarnation = renewal
-                .map(|(_, inc)| *inc)
+                .map(|r| r.incarnation)
                 .or(record.map(|r| r.incarnation))
                 .unwrap_or(0);
             if record.is_some_and(|r| r.state == state && r.incarnation == incarnation) {
@@ -642,25 +695,32 @@ impl Agent {
 mod tests {
     use super::*;
 
-    const S: Duration = Duration::from_millis(600);
-    const L: Duration = Duration::from_millis(900);
+    const T: Thresholds = Thresholds {
+        suspect: Duration::from_millis(600),
+        lost: Duration::from_millis(900),
+        rejoin_stable: Duration::from_secs(2),
+    };
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
 
+    fn renewed(age: u64) -> Option<(Duration, Duration)> {
+        Some((ms(age), ms(60_000)))
+    }
+
     #[test]
     fn renewal_ages_map_to_states() {
         assert_eq!(
-            desired_state(None, Some(ms(100)), ms(5000), S, L),
+            desired_state(None, renewed(100), ms(5000), T),
             Some(NodeState::Online)
         );
         assert_eq!(
-            desired_state(None, Some(ms(700)), ms(5000), S, L),
+            desired_state(None, renewed(700), ms(5000), T),
             Some(NodeState::Suspect)
         );
         assert_eq!(
-            desired_state(None, Some(ms(900)), ms(5000), S, L),
+            desired_state(None, renewed(900), ms(5000), T),
             Some(NodeState::Lost)
         );
     }
@@ -668,16 +728,38 @@ mod tests {
     #[test]
     fn new_dc_waits_a_full_lost_interval_for_silent_nodes() {
         let online = Some(NodeState::Online);
-        assert_eq!(desired_state(online, None, ms(300), S, L), None);
+        assert_eq!(desired_state(online, None, ms(300), T), None);
         assert_eq!(
-            desired_state(online, None, ms(950), S, L),
+            desired_state(online, None, ms(950), T),
             Some(NodeState::Lost)
         );
         // Never-seen nodes stay offline rather than being declared lost.
         assert_eq!(
-            desired_state(Some(NodeState::Offline), None, ms(5000), S, L),
+            desired_state(Some(NodeState::Offline), None, ms(5000), T),
             None
         );
-        assert_eq!(desired_state(None, None, ms(5000), S, L), None);
+        assert_eq!(desired_state(None, None, ms(5000), T), None);
+    }
+
+    #[test]
+    fn lost_node_is_online_again_only_after_two_stable_seconds() {
+        let lost = Some(NodeState::Lost);
+        assert_eq!(
+            desired_state(lost, Some((ms(50), ms(1500))), ms(9000), T),
+            None
+        );
+        let back = desired_state(lost, Some((ms(50), ms(2100))), ms(9000), T);
+        assert_eq!(back, Some(NodeState::Online));
+    }
+
+    #[test]
+    fn a_gap_in_renewals_starts_a_new_streak() {
+        let mut table = HashMap::new();
+        let t0 = Instant::now();
+        record_renewal(&mut table, "n1", 1, t0, ms(600));
+        record_renewal(&mut table, "n1", 1, t0 + ms(200), ms(600));
+        assert_eq!(table["n1"].streak_start, t0);
+        record_renewal(&mut table, "n1", 1, t0 + ms(1000), ms(600));
+        assert_eq!(table["n1"].streak_start, t0 + ms(1000));
     }
 }
