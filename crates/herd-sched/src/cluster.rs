@@ -368,7 +368,6 @@ impl Cluster {
     /// Whether an unclean node can be fenced (fencing on, and quorum or no need of it).
     pub(crate) fn can_fence(&self, n: &Node) -> bool {
         self.options.stonith_enabled
-            && !n.remote
             && (self.options.have_quorum || self.options.no_quorum_policy == "ignore" || n.online)
     }
 

@@ -12,7 +12,7 @@ pub(crate) fn fence_lines(c: &Cluster, dc: Option<&str>) -> Vec<(String, String)
     let mut dc_line = None;
     // Node actions are listed newest first: the reverse of node order.
     for n in c.nodes.iter().rev() {
-        if !n.unclean || !c.options.stonith_enabled || n.remote {
+        if !n.unclean || !c.options.stonith_enabled {
             continue;
         }
         if !c.can_fence(n) {
@@ -22,7 +22,11 @@ pub(crate) fn fence_lines(c: &Cluster, dc: Option<&str>) -> Vec<(String, String)
             .fence_reason
             .clone()
             .unwrap_or_else(|| "node is unclean".into());
-        let line = (n.name.clone(), reason);
+        let name = match (&n.connection, n.guest) {
+            (Some(container), true) => format!("{} (resource: {container})", n.name),
+            _ => n.name.clone(),
+        };
+        let line = (name, reason);
         if Some(n.id.as_str()) == dc {
             dc_line = Some(line);
         } else {

@@ -63,6 +63,7 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
         }
     }
     // Remote and guest nodes are up when their connection (and container) runs healthy.
+    let mut failed_connections = vec![];
     for n in 0..cluster.nodes.len() {
         let Some(conn) = cluster.nodes[n].connection.clone() else {
             continue;
@@ -72,7 +73,12 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
         };
         let rsc = &cluster.rscs[r];
         let up = rsc.role == Role::Started && !rsc.failed && !rsc.running_on.is_empty();
+        let failed = rsc.failed && !rsc.running_on.is_empty();
+        let guest = cluster.nodes[n].guest;
         cluster.nodes[n].online = up;
+        if failed {
+            failed_connections.push((n, guest));
+        }
     }
     for &(ix, ns) in &states {
         if cluster.nodes[ix].remote && cluster.nodes[ix].online {
@@ -90,6 +96,21 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
         }
         for lrm in &ns.resources {
             unpack_lrm_resource(cluster, &index, ix, lrm);
+        }
+    }
+    // A failed connection leaves the resources active there in doubt: fence the node.
+    for (n, guest) in failed_connections {
+        if cluster.rscs.iter().any(|r| r.running_on.contains(&n)) {
+            let node = &mut cluster.nodes[n];
+            node.unclean = true;
+            node.fence_reason.get_or_insert_with(|| {
+                if guest {
+                    "guest is unclean"
+                } else {
+                    "remote connection is unrecoverable"
+                }
+                .to_owned()
+            });
         }
     }
     apply_fail_counts(cluster);
