@@ -70,6 +70,21 @@ pub struct ClusterStatus {
     pub config_epoch: u64,
     pub storage_epoch: u64,
     pub nodes: Vec<NodeStatus>,
+    /// This node's links to its peers.
+    #[serde(default)]
+    pub links: Vec<LinkStatus>,
+}
+
+/// One link from the answering node to a peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStatus {
+    pub peer: String,
+    /// 0 for the peer's first address, 1 for its second.
+    pub link: usize,
+    pub addr: String,
+    /// "up" | "down" | "connecting"
+    pub state: String,
+    pub rtt_us: Option<u64>,
 }
 
 /// One node in [`ClusterStatus`].

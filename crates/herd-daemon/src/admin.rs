@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use herd_api::{ClusterStatus, NodeStatus, Request, RequestEnvelope, Response};
+use herd_api::{ClusterStatus, LinkStatus, NodeStatus, Request, RequestEnvelope, Response};
 use herd_raft::{Command, Consensus, HerdNode};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -308,5 +308,26 @@ pub(crate) fn status(agent: &Agent) -> ClusterStatus {
         config_epoch: applied.state.config_epoch,
         storage_epoch: applied.state.storage_epoch,
         nodes,
+        links: links(agent),
     }
+}
+
+fn links(agent: &Agent) -> Vec<LinkStatus> {
+    let state = |s: herd_rpc::LinkState| match s {
+        herd_rpc::LinkState::Up => "up",
+        herd_rpc::LinkState::Down => "down",
+        herd_rpc::LinkState::Connecting => "connecting",
+    };
+    agent
+        .transport
+        .links()
+        .into_iter()
+        .map(|l| LinkStatus {
+            peer: l.peer,
+            link: l.link,
+            addr: l.addr.to_string(),
+            state: state(l.state).to_string(),
+            rtt_us: l.rtt_us,
+        })
+        .collect()
 }

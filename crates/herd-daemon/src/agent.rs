@@ -93,6 +93,56 @@ pub(crate) struct Lease {
     pub(crate) highest_epoch: Option<DcEpoch>,
 }
 
+/// What a lease grant did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grant {
+    /// The lease starts (it was not held).
+    New,
+    Renewed,
+    /// Refused: a DC with a higher epoch has been seen.
+    StaleEpoch {
+        highest: DcEpoch,
+    },
+}
+
+impl Lease {
+    /// Accepts `epoch` if no higher DC epoch has been seen, and remembers it. Every command
+    /// from a DC goes through this check; a stale DC is refused.
+    pub(crate) fn accept_dc_epoch(&mut self, epoch: DcEpoch) -> Result<(), DcEpoch> {
+        match self.highest_epoch {
+            Some(highest) if epoch < highest => Err(highest),
+            _ => {
+                self.highest_epoch = Some(epoch);
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes a grant sent at `sent`: the lease runs `lease_for` from our send time.
+    pub(crate) fn accept_grant(
+        &mut self,
+        epoch: DcEpoch,
+        sent: Instant,
+        lease_for: Duration,
+        now: Instant,
+    ) -> Grant {
+        if let Err(highest) = self.accept_dc_epoch(epoch) {
+            return Grant::StaleEpoch { highest };
+        }
+        self.last_grant = Some(now);
+        let expiry = sent + lease_for;
+        if self.expiry.is_none_or(|current| current < expiry) {
+            self.expiry = Some(expiry);
+        }
+        if self.held {
+            Grant::Renewed
+        } else {
+            self.held = true;
+            Grant::New
+        }
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
@@ -447,20 +497,14 @@ impl Agent {
         else {
             return;
         };
-        let mut lease = lock(&self.lease);
-        if lease.highest_epoch.is_some_and(|highest| epoch < highest) {
-            tracing::warn!(dc_epoch = %epoch, highest = ?lease.highest_epoch, "refusing a lease grant from a stale DC epoch");
-            return;
-        }
-        lease.highest_epoch = Some(epoch);
-        lease.last_grant = Some(Instant::now());
-        let expiry = sent + Duration::from_millis(self.timing().lease_ms);
-        if lease.expiry.is_none_or(|current| current < expiry) {
-            lease.expiry = Some(expiry);
-        }
-        if !lease.held {
-            lease.held = true;
-            tracing::info!(dc_epoch = %epoch, "node lease granted");
+        let lease_for = Duration::from_millis(self.timing().lease_ms);
+        let outcome = lock(&self.lease).accept_grant(epoch, sent, lease_for, Instant::now());
+        match outcome {
+            Grant::StaleEpoch { highest } => tracing::warn!(
+                dc_epoch = %epoch, %highest, "refusing a lease grant from a stale DC epoch"
+            ),
+            Grant::New => tracing::info!(dc_epoch = %epoch, "node lease granted"),
+            Grant::Renewed => {}
         }
     }
 
@@ -750,6 +794,33 @@ mod tests {
         );
         let back = desired_state(lost, Some((ms(50), ms(2100))), ms(9000), T);
         assert_eq!(back, Some(NodeState::Online));
+    }
+
+    #[test]
+    fn grant_from_a_stale_dc_epoch_is_refused_and_the_lease_runs_from_the_send_time() {
+        let mut lease = Lease::default();
+        let t0 = Instant::now();
+        let (old, new) = (
+            DcEpoch { term: 3, leader: 1 },
+            DcEpoch { term: 4, leader: 2 },
+        );
+        assert_eq!(
+            lease.accept_grant(new, t0, ms(1500), t0 + ms(5)),
+            Grant::New
+        );
+        assert_eq!(lease.expiry, Some(t0 + ms(1500)));
+        let stale = lease.accept_grant(old, t0 + ms(200), ms(1500), t0 + ms(205));
+        assert_eq!(stale, Grant::StaleEpoch { highest: new });
+        assert_eq!(
+            lease.expiry,
+            Some(t0 + ms(1500)),
+            "a stale grant extends nothing"
+        );
+        assert_eq!(
+            lease.accept_grant(new, t0 + ms(200), ms(1500), t0 + ms(210)),
+            Grant::Renewed
+        );
+        assert_eq!(lease.expiry, Some(t0 + ms(1700)));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The node's executor behind the agent's hooks: at start the agent probes every resource
 //! this node has a history for (a restarted agent learns what runs), and when the node lease
-//! is lost every active resource is stopped at once through herd-exec, within the
+//! is lost, or no lease came within one lease length of the start while something runs,
+//! every active resource is stopped at once through herd-exec, within the
 //! `[executor] lease_loss_stop_timeout_ms` bound, and reported.
 //!
 //! The report is one tracing line per loss (counts), one more line per resource that may
@@ -186,6 +187,19 @@ pub fn read_last_report(data_dir: &Path) -> std::io::Result<Option<LeaseLossRepo
 impl AgentHooks for ExecutorHooks {
     fn started(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.probe_at_start())
+    }
+
+    fn no_lease_after_start(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {
+            let active = self.executor.active_resources();
+            if !active.is_empty() {
+                tracing::warn!(
+                    resources = ?active,
+                    "no node lease since the agent started: stopping what runs on this node"
+                );
+                self.stop_all().await;
+            }
+        })
     }
 
     fn lease_lost(&self) -> BoxFuture<'_, ()> {

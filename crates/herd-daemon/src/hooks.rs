@@ -14,6 +14,12 @@ pub trait AgentHooks: Send + Sync + 'static {
     fn started(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+
+    /// The agent has run one lease length without a lease: nothing may run on this node, so
+    /// what an earlier agent left running is stopped. Called at most once per start.
+    fn no_lease_after_start(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// Hooks that do nothing but log (no executor wired yet).

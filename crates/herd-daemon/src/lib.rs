@@ -170,8 +170,7 @@ async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<(), Age
     ));
     let _ = rpc_handler.agent.set(agent.clone());
     agent::spawn_loops(&agent);
-    let started = agent.hooks.clone();
-    tokio::spawn(async move { started.started().await });
+    tokio::spawn(startup_hooks(agent.clone()));
     tokio::spawn(admin::serve(agent.clone(), listener));
     wait_for_signal().await;
     tracing::info!("herd agent stopping");
@@ -179,6 +178,18 @@ async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<(), Age
     consensus.shutdown().await;
     let _ = std::fs::remove_file(&socket_path);
     Ok(())
+}
+
+/// The start-up hooks: the probe, then, when no lease came within one lease length of the
+/// start, the stop of what an earlier agent left running (resources run only under a lease).
+async fn startup_hooks(agent: Arc<agent::Agent>) {
+    let began = tokio::time::Instant::now();
+    agent.hooks.started().await;
+    let lease = std::time::Duration::from_millis(agent.config.timing.lease_ms);
+    tokio::time::sleep_until(began + lease).await;
+    if !agent.lease_valid() {
+        agent.hooks.no_lease_after_start().await;
+    }
 }
 
 async fn wait_for_signal() {

@@ -103,5 +103,18 @@ pub fn human(status: &ClusterStatus) -> String {
             node.addrs.join(",")
         ));
     }
+    if !status.links.is_empty() {
+        out.push_str("\nLinks:\n");
+        for link in &status.links {
+            let rtt = link
+                .rtt_us
+                .map(|us| format!(" rtt {us} us"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  * {} link {} {} {}{}\n",
+                link.peer, link.link, link.addr, link.state, rtt
+            ));
+        }
+    }
     out
 }

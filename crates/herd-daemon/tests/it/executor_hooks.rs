@@ -129,9 +129,15 @@ async fn lease_loss_kills_a_hung_stop_at_the_bound_and_reports_it_as_a_failure()
     let exec = hooks.executor().clone();
     let (dummy_state, hang_state) = (node.state("d1.state"), node.state("hang.state"));
     let dummy = "ocf:heartbeat:Dummy";
-    assert_eq!(0, run(&exec, "d1", dummy, Action::Start, &dummy_state).await);
+    assert_eq!(
+        0,
+        run(&exec, "d1", dummy, Action::Start, &dummy_state).await
+    );
     let hang = "ocf:test:hangstop";
-    assert_eq!(0, run(&exec, "hang", hang, Action::Start, &hang_state).await);
+    assert_eq!(
+        0,
+        run(&exec, "hang", hang, Action::Start, &hang_state).await
+    );
 
     let began = Instant::now();
     hooks.lease_lost().await;
@@ -152,7 +158,10 @@ async fn lease_loss_kills_a_hung_stop_at_the_bound_and_reports_it_as_a_failure()
     );
     let pid = std::fs::read_to_string(format!("{hang_state}.stop-pid")).unwrap();
     assert!(process_gone(&pid), "the hung stop (pid {pid}) was killed");
-    assert_eq!(7, run(&exec, "d1", dummy, Action::Monitor, &dummy_state).await);
+    assert_eq!(
+        7,
+        run(&exec, "d1", dummy, Action::Monitor, &dummy_state).await
+    );
     assert_eq!(vec!["hang".to_owned()], exec.active_resources());
     assert_eq!(Some(report), read_last_report(&node.data_dir()).unwrap());
 }

@@ -28,6 +28,11 @@ fn formed(cluster: &mut Cluster) -> String {
 fn three_agents_form_and_agree_on_the_dc() {
     let mut cluster = Cluster::loopback(3);
     formed(&mut cluster);
+    // The admin socket is root's only (no admin_group configured).
+    let socket = cluster.agents[0].data_dir.join("herd.sock");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "{}", socket.display());
     let statuses: Vec<_> = (0..3)
         .map(|i| cluster.status(i).expect("herd status --json"))
         .collect();
