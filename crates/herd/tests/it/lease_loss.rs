@@ -1,6 +1,7 @@
-//! A node that loses its lease stops what it runs: real `herd agent` processes on loopback,
-//! two ocf:heartbeat:Dummy resources left running on one node by an earlier agent (seeded
-//! through herd-exec into that node's history), the node's peers frozen with SIGSTOP.
+//! A node without a lease runs nothing: real `herd agent` processes on loopback, with
+//! ocf:heartbeat:Dummy resources left running on one node by an earlier agent (seeded through
+//! herd-exec into that node's history). The node loses its lease when its peers are frozen
+//! with SIGSTOP, or never gets one when it starts alone.
 
 use std::path::Path;
 use std::process::Command;
@@ -40,8 +41,15 @@ fn node_that_loses_its_lease_stops_every_resource_and_logs_the_report() {
         .map(|(r, p)| (r, p.display().to_string()))
         .collect();
     let data_dir = cluster.agents[0].data_dir.clone();
-    seed_running_dummies(&data_dir, "n1", &states);
+    // Formed first: a fresh cluster may take longer than a lease length to form, and an agent
+    // without a lease by then stops what it finds running.
     cluster.start_all();
+    cluster.wait_for(Duration::from_secs(15), "a DC", |c| {
+        inner(c.fast_status(0)).is_some_and(|s| dc(&s).is_some())
+    });
+    cluster.kill(0);
+    seed_running_dummies(&data_dir, "n1", &states);
+    cluster.start(0);
     cluster.wait_for(Duration::from_secs(15), "n1 online with a lease", |c| {
         inner(c.fast_status(0)).is_some_and(|s| {
             dc(&s).is_some()
@@ -54,9 +62,11 @@ fn node_that_loses_its_lease_stops_every_resource_and_logs_the_report() {
     // Freeze both peers: n1 hears no DC, its lease runs out.
     signal(&cluster, 1, "-STOP");
     signal(&cluster, 2, "-STOP");
-    let took = cluster.wait_for(Duration::from_secs(6), "the stop-all report in n1's log", |c| {
-        c.log(0).contains("lease loss: stop-all done")
-    });
+    let took = cluster.wait_for(
+        Duration::from_secs(6),
+        "the stop-all report in n1's log",
+        |c| c.log(0).contains("lease loss: stop-all done"),
+    );
     eprintln!("stop-all reported {took:?} after freezing the peers");
     signal(&cluster, 1, "-CONT");
     signal(&cluster, 2, "-CONT");
@@ -66,6 +76,10 @@ fn node_that_loses_its_lease_stops_every_resource_and_logs_the_report() {
         eprintln!("n1: {line}");
     }
     assert!(log.contains("node lease lost"), "{log}");
+    assert!(
+        !log.contains("no node lease since the agent started"),
+        "{log}"
+    );
     assert!(
         log.contains("every resource stopped within the bound") && log.contains("stopped=2"),
         "{log}"
@@ -77,4 +91,28 @@ fn node_that_loses_its_lease_stops_every_resource_and_logs_the_report() {
     assert_eq!(vec!["d1", "d2"], report.stop_all.stopped);
     assert!(report.stop_all.all_stopped(), "{report:?}");
     assert_eq!(1_500, report.bound_ms);
+}
+
+#[test]
+fn agent_without_a_lease_after_start_stops_what_an_earlier_agent_left_running() {
+    let mut cluster = Cluster::loopback(3);
+    let state = cluster.dir.path().join("d1.state").display().to_string();
+    let data_dir = cluster.agents[0].data_dir.clone();
+    seed_running_dummies(&data_dir, "n1", &[("d1", state.clone())]);
+    // Alone: no DC, so no lease.
+    cluster.start(0);
+    let took = cluster.wait_for(
+        Duration::from_secs(6),
+        "the stop-all report in n1's log",
+        |c| c.log(0).contains("lease loss: stop-all done"),
+    );
+    eprintln!("stopped {took:?} after the start");
+    let log = cluster.log(0);
+    assert!(
+        log.contains("no node lease since the agent started"),
+        "{log}"
+    );
+    assert!(!Path::new(&state).exists(), "d1 still runs");
+    let report = herd_daemon::read_last_report(&data_dir).unwrap().unwrap();
+    assert_eq!(vec!["d1"], report.stop_all.stopped);
 }
