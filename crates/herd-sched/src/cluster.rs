@@ -60,6 +60,8 @@ pub(crate) struct Node {
     pub(crate) connection: Option<String>,
     /// A guest node (its connection is a resource's `remote-node`).
     pub(crate) guest: bool,
+    /// A guest node's container resource.
+    pub(crate) container: Option<String>,
     /// Node is expected to be fenced already (a stonith action will be scheduled).
     pub(crate) fence_reason: Option<String>,
     pub(crate) attrs: BTreeMap<String, String>,

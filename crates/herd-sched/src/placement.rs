@@ -84,7 +84,7 @@ pub(crate) fn assign_all(c: &mut Cluster) {
         }
     }
     for &(n, r) in &connections {
-        if c.rscs[r].parent.is_none() && !c.nodes[n].guest {
+        if c.rscs[r].parent.is_none() {
             assign(c, r, None);
             let up = c.rscs[r].assigned.is_some()
                 && c.rscs[r].next_role.unwrap_or(Role::Stopped) > Role::Stopped;

@@ -14,6 +14,7 @@ use crate::rules::{self, RuleContext};
 
 pub(crate) fn unpack_constraints(input: &Input, cluster: &mut Cluster) {
     group_internal(cluster);
+    guest_connections(cluster);
     for c in &input.constraints {
         match c {
             ConstraintDef::Location(l) => location(input, cluster, l),
@@ -263,6 +264,43 @@ fn colocation(input: &Input, cluster: &mut Cluster, c: &ColocationDef) {
                 push_colocation(cluster, mk(d, p, dr, pr, score));
             }
         }
+    }
+}
+
+/// A guest node's connection runs with its container, and starts after it.
+fn guest_connections(cluster: &mut Cluster) {
+    for n in 0..cluster.nodes.len() {
+        let node = &cluster.nodes[n];
+        let (Some(conn), Some(container)) = (node.connection.clone(), node.container.clone())
+        else {
+            continue;
+        };
+        let (Some(&c), Some(&k)) = (cluster.by_id.get(&conn), cluster.by_id.get(&container)) else {
+            continue;
+        };
+        push_colocation(
+            cluster,
+            Colocation {
+                id: format!("{conn}-with-container"),
+                dependent: c,
+                primary: k,
+                dependent_role: Role::Unknown,
+                primary_role: Role::Unknown,
+                score: Score::INFINITY,
+                node_attribute: None,
+                influence: true,
+            },
+        );
+        push_order(
+            cluster,
+            &format!("{conn}-after-container"),
+            k,
+            Task::Start,
+            c,
+            Task::Start,
+            true,
+            true,
+        );
     }
 }
 

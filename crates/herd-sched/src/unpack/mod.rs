@@ -251,7 +251,14 @@ fn add_remote_nodes(input: &Input, cluster: &mut Cluster) {
         let node = &mut cluster.nodes[ix];
         node.remote = true;
         node.guest = guest;
-        node.connection = Some(connection);
+        // A guest's connection is an implicit resource named after the guest node,
+        // running with its container.
+        if guest {
+            node.container = Some(connection);
+            node.connection = Some(name.clone());
+        } else {
+            node.connection = Some(connection);
+        }
         node.attrs.insert(
             "#kind".into(),
             if guest { "container" } else { "remote" }.into(),

@@ -27,6 +27,31 @@ pub(crate) fn unpack_resources(input: &Input, cluster: &mut Cluster) {
         let ix = add(input, cluster, def, None, &defaults, None);
         cluster.top.push(ix);
     }
+    // Implicit connection resources of guest nodes, after the configured resources.
+    let n = cluster.nodes.len();
+    for node in 0..n {
+        if !cluster.nodes[node].guest {
+            continue;
+        }
+        let Some(id) = cluster.nodes[node].connection.clone() else {
+            continue;
+        };
+        if cluster.by_id.contains_key(&id) {
+            continue;
+        }
+        let mut rsc = Rsc::new(&id, Variant::Primitive, n);
+        if cluster.options.symmetric {
+            rsc.allowed = vec![Some(herd_types::Score::ZERO); n];
+        }
+        rsc.class = "ocf".into();
+        rsc.provider = Some("pacemaker".into());
+        rsc.agent = "remote".into();
+        rsc.needs_quorum = false;
+        let ix = cluster.rscs.len();
+        cluster.rscs.push(rsc);
+        cluster.by_id.insert(id, ix);
+        cluster.top.push(ix);
+    }
     cluster.options.have_stonith_resource = cluster
         .rscs
         .iter()

@@ -72,8 +72,17 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
             continue;
         };
         let rsc = &cluster.rscs[r];
-        let up = rsc.role == Role::Started && !rsc.failed && !rsc.running_on.is_empty();
-        let failed = rsc.failed && !rsc.running_on.is_empty();
+        let mut up = rsc.role == Role::Started && !rsc.failed && !rsc.running_on.is_empty();
+        let mut failed = rsc.failed && !rsc.running_on.is_empty();
+        if let Some(k) = cluster.nodes[n]
+            .container
+            .as_ref()
+            .and_then(|k| cluster.by_id.get(k))
+        {
+            let container = &cluster.rscs[*k];
+            up &= container.role >= Role::Started && !container.failed;
+            failed |= container.failed;
+        }
         let guest = cluster.nodes[n].guest;
         cluster.nodes[n].online = up;
         if failed {
