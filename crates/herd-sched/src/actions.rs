@@ -338,6 +338,31 @@ fn build_edges(
             });
         }
     }
+    for o in &c.set_orderings {
+        let mut actions = vec![];
+        for &f in &o.firsts {
+            actions.extend(endpoint(c, index, f, o.first_task, true).actions);
+        }
+        let first = Endpoint {
+            actions,
+            any: true,
+            min: 1,
+            label: o.label.clone(),
+        };
+        let then: Vec<usize> = o
+            .thens
+            .iter()
+            .flat_map(|&t| endpoint(c, index, t, o.then_task, false).actions)
+            .collect();
+        edges.push(Edge {
+            first,
+            then,
+            runnable_left: true,
+            implies_then: false,
+            implies_first: false,
+            asymmetric: false,
+        });
+    }
     for o in &c.orderings {
         let mut first = endpoint(c, index, o.first, o.first_task, true);
         if let Some(min) = o.one_or_more {

@@ -302,6 +302,16 @@ pub(crate) struct Ordering {
     pub(crate) one_or_more: Option<usize>,
 }
 
+/// An ordering from a `require-all=false` set: any one first suffices.
+#[derive(Debug, Clone)]
+pub(crate) struct SetOrdering {
+    pub(crate) firsts: Vec<RscIx>,
+    pub(crate) first_task: Task,
+    pub(crate) thens: Vec<RscIx>,
+    pub(crate) then_task: Task,
+    pub(crate) label: String,
+}
+
 /// Cluster-wide options from `crm_config`.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
@@ -327,6 +337,7 @@ pub(crate) struct Cluster {
     pub(crate) top: Vec<RscIx>,
     pub(crate) colocations: Vec<Colocation>,
     pub(crate) orderings: Vec<Ordering>,
+    pub(crate) set_orderings: Vec<SetOrdering>,
     pub(crate) options: Options,
     pub(crate) by_id: BTreeMap<String, RscIx>,
     pub(crate) diagnostics: Vec<crate::Diagnostic>,

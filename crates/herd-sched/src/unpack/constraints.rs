@@ -481,6 +481,22 @@ fn order(input: &Input, cluster: &mut Cluster, o: &OrderDef) {
     for pair in sets.windows(2) {
         let (a, sa) = &pair[0];
         let (b, sb) = &pair[1];
+        // require-all=false: any one member of the earlier set is enough.
+        if sa.require_all.as_deref().is_some_and(|v| !is_true(v)) {
+            let thens: Vec<RscIx> = if sb.sequential.as_deref().is_none_or(is_true) {
+                b.first().copied().into_iter().collect()
+            } else {
+                b.clone()
+            };
+            cluster.set_orderings.push(crate::cluster::SetOrdering {
+                firsts: a.clone(),
+                first_task: task(sa),
+                thens,
+                then_task: task(sb),
+                label: format!("one-or-more:{}", sa.id),
+            });
+            continue;
+        }
         let firsts: Vec<RscIx> = if sa.sequential.as_deref().is_none_or(is_true) {
             a.last().copied().into_iter().collect()
         } else {

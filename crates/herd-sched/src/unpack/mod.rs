@@ -131,6 +131,7 @@ pub(crate) fn unpack(input: &Input, now: i64) -> Cluster {
         top: vec![],
         colocations: vec![],
         orderings: vec![],
+        set_orderings: vec![],
         options,
         by_id: BTreeMap::new(),
         diagnostics: vec![],
