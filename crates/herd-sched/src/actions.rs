@@ -153,8 +153,13 @@ fn primitive_actions(c: &Cluster, r: RscIx) -> Vec<Action> {
         }
     }
     // A start always exists so orderings can refer to it; unassigned means unrunnable.
-    let start_optional =
-        !(rsc.role <= Role::Stopped || rsc.running_on.is_empty() || need_stop) || next.is_none();
+    // A start with nowhere to go is required (and unrunnable) when the resource is active
+    // now: what is ordered after it has to stop too.
+    let start_optional = if next.is_none() {
+        rsc.running_on.is_empty() || !rsc.managed
+    } else {
+        !(rsc.role <= Role::Stopped || rsc.running_on.is_empty() || need_stop)
+    };
     if migrating {
         out.push(new_action(c, r, Task::MigrateTo, rsc.current_node(), false));
         out.push(new_action(c, r, Task::MigrateFrom, next, false));
@@ -499,7 +504,7 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                     .first
                     .actions
                     .iter()
-                    .filter(|&&f| !acts[f].optional && acts[f].node_ix.is_some())
+                    .filter(|&&f| !acts[f].optional)
                     .collect();
                 if !required.is_empty() {
                     for &t in &e.then {
