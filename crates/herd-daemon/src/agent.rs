@@ -657,9 +657,18 @@ impl Agent {
                 state,
                 incarnation,
             };
-            if let Err(e) = self.consensus.propose(command).await {
-                tracing::debug!(error = %e, "node state not committed");
-                return;
+            // A leader cut off from its quorum never commits; do not let that stall the loop.
+            let limit = Duration::from_millis(self.timing().lease_ms);
+            match tokio::time::timeout(limit, self.consensus.propose(command)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "node state not committed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("node state not committed in time");
+                    return;
+                }
             }
         }
     }
