@@ -120,7 +120,11 @@ fn compare(actual: Option<&str>, op: &str, wanted: Option<&str>, kind: Option<&s
         }
     });
     let ord = match kind {
-        "number" | "integer" => match (a.trim().parse::<f64>(), w.trim().parse::<f64>()) {
+        "integer" => match (leading_integer(a), leading_integer(w)) {
+            (Some(x), Some(y)) => Some(x.cmp(&y)),
+            _ => Some(a.cmp(w)),
+        },
+        "number" => match (a.trim().parse::<f64>(), w.trim().parse::<f64>()) {
             (Ok(x), Ok(y)) => x.partial_cmp(&y),
             _ => Some(a.cmp(w)),
         },
@@ -137,6 +141,16 @@ fn compare(actual: Option<&str>, op: &str, wanted: Option<&str>, kind: Option<&s
         "gte" => ord.is_ge(),
         _ => false,
     }
+}
+
+/// The integer a value starts with ("3.6" is 3), as strtoll reads it.
+fn leading_integer(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let end = t
+        .char_indices()
+        .find(|&(i, ch)| !(ch.is_ascii_digit() || (i == 0 && (ch == '-' || ch == '+'))))
+        .map_or(t.len(), |(i, _)| i);
+    t[..end].parse().ok()
 }
 
 fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {

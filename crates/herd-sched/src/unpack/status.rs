@@ -422,6 +422,10 @@ fn unpack_lrm_resource(
             rsc.role = role;
         }
     }
+    // Resources active on a node in maintenance are left alone.
+    if role > Role::Stopped && cluster.nodes[node].maintenance {
+        cluster.rscs[ix].managed = false;
+    }
     let rsc = &mut cluster.rscs[ix];
     if rsc.running_on.len() > 1 {
         match rsc.multiply_active_policy.as_str() {
