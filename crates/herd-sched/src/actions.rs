@@ -343,6 +343,46 @@ fn build_edges(
             });
         }
     }
+    // Resources on a guest node start after its container and stop before it; on a
+    // remote node, likewise with the connection.
+    for r in 0..c.rscs.len() {
+        if c.rscs[r].variant != Variant::Primitive {
+            continue;
+        }
+        let nodes = c.rscs[r].running_on.iter().chain(c.rscs[r].assigned.iter());
+        let Some(host) = nodes.copied().find(|&n| c.nodes[n].remote) else {
+            continue;
+        };
+        let node = &c.nodes[host];
+        let Some(via) = node
+            .container
+            .as_ref()
+            .or(node.connection.as_ref())
+            .and_then(|id| c.by_id.get(id))
+        else {
+            continue;
+        };
+        let first = endpoint(c, index, *via, Task::Start, true);
+        let then = endpoint(c, index, r, Task::Start, false).actions;
+        edges.push(Edge {
+            first,
+            then,
+            runnable_left: true,
+            implies_then: true,
+            implies_first: false,
+            asymmetric: false,
+        });
+        let first = endpoint(c, index, r, Task::Stop, true);
+        let then = endpoint(c, index, *via, Task::Stop, false).actions;
+        edges.push(Edge {
+            first,
+            then,
+            runnable_left: false,
+            implies_then: false,
+            implies_first: true,
+            asymmetric: false,
+        });
+    }
     for o in &c.set_orderings {
         let mut actions = vec![];
         for &f in &o.firsts {
