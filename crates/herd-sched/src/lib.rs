@@ -49,6 +49,8 @@ pub struct ResourceState {
     pub managed: bool,
     pub failed: bool,
     pub orphan: bool,
+    /// `target-role=Stopped`.
+    pub disabled: bool,
     pub role: Role,
     pub nodes: Vec<String>,
     pub next_role: Role,
@@ -170,6 +172,7 @@ fn resource_states(c: &cluster::Cluster) -> Vec<ResourceState> {
             managed: rsc.managed,
             failed: rsc.failed,
             orphan: rsc.orphan,
+            disabled: rsc.target_role == Some(Role::Stopped),
             role: rsc.role,
             nodes: rsc
                 .running_on

@@ -16,6 +16,44 @@ use crate::cluster::{Cluster, Node, Options};
 use crate::input::{Input, NvSet};
 use crate::rules::{self, RuleContext};
 
+/// Compares node names as Pacemaker lists nodes: case-insensitive, digit runs by value
+/// (`node2` before `node10`).
+pub(crate) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let nx = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let ny = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let vx: u128 = std::str::from_utf8(&x[..nx])
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let vy: u128 = std::str::from_utf8(&y[..ny])
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                if vx != vy {
+                    return vx.cmp(&vy);
+                }
+                x = &x[nx..];
+                y = &y[ny..];
+            }
+            (Some(c), Some(d)) => {
+                let o = c.to_ascii_lowercase().cmp(&d.to_ascii_lowercase());
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
+}
+
 /// Reads a boolean the way Pacemaker does (`true`, `yes`, `on`, `y`, `1`).
 pub(crate) fn is_true(text: &str) -> bool {
     matches!(
@@ -265,13 +303,13 @@ fn add_remote_nodes(input: &Input, cluster: &mut Cluster) {
             if guest { "container" } else { "remote" }.into(),
         );
     }
-    cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    cluster.nodes.sort_by(|a, b| natural_cmp(&a.name, &b.name));
 }
 
 fn unpack_nodes(input: &Input, cluster: &mut Cluster, config: &BTreeMap<String, String>) {
     let now = cluster.options.now;
     let mut defs: Vec<&crate::input::NodeDef> = input.nodes.iter().collect();
-    defs.sort_by(|a, b| a.uname.cmp(&b.uname));
+    defs.sort_by(|a, b| natural_cmp(&a.uname, &b.uname));
     for def in defs {
         let mut attrs = BTreeMap::new();
         resolve_sets(&def.attrs, &RuleContext::plain(now), &mut attrs);

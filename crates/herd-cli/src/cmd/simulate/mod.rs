@@ -48,7 +48,10 @@ pub fn run(args: SimulateArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    for d in diagnostics.iter().filter(|d| d.severity >= herd_cib::Severity::Warning) {
+    for d in diagnostics
+        .iter()
+        .filter(|d| d.severity >= herd_cib::Severity::Warning)
+    {
         eprintln!("{d}");
     }
     let transition = herd_sched::schedule(&cib, wall_clock());
@@ -56,7 +59,10 @@ pub fn run(args: SimulateArgs) -> ExitCode {
         eprintln!("{name}:{}: {}", d.line, d.message);
     }
     if args.json {
-        match serde_json::to_string_pretty(&JsonOut { transition: &transition, summary: transition.summary_lines() }) {
+        match serde_json::to_string_pretty(&JsonOut {
+            transition: &transition,
+            summary: transition.summary_lines(),
+        }) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("herd simulate: cannot encode the transition: {e}");
@@ -65,7 +71,10 @@ pub fn run(args: SimulateArgs) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    print!("{}", render(&transition, cib.execution_date.is_some(), args.simulate));
+    print!(
+        "{}",
+        render(&transition, cib.execution_date.is_some(), args.simulate)
+    );
     ExitCode::SUCCESS
 }
 
@@ -80,7 +89,10 @@ struct JsonOut<'a> {
 pub fn render(t: &Transition, has_execution_date: bool, simulate: bool) -> String {
     let mut out = String::new();
     if has_execution_date {
-        out.push_str(&format!("Using the original execution date of: {}\n", status::format_date(t.now)));
+        out.push_str(&format!(
+            "Using the original execution date of: {}\n",
+            status::format_date(t.now)
+        ));
     }
     out.push_str("Current cluster status:\n");
     out.push_str(&status::render(t, false));
@@ -100,7 +112,8 @@ pub fn render(t: &Transition, has_execution_date: bool, simulate: bool) -> Strin
 /// The summary lines re-laid out in crm_simulate's columns.
 fn summary_block(t: &Transition) -> String {
     let lines = t.summary_lines();
-    let parsed: Vec<Option<(String, String, String, String)>> = lines.iter().map(|l| split_line(l)).collect();
+    let parsed: Vec<Option<(String, String, String, String)>> =
+        lines.iter().map(|l| split_line(l)).collect();
     let mut rsc_width = 5;
     let mut detail_width = 5;
     for (_, id, details, _) in parsed.iter().flatten() {
@@ -113,8 +126,14 @@ fn summary_block(t: &Transition) -> String {
     for (line, p) in lines.iter().zip(&parsed) {
         match p {
             Some((change, id, details, reason)) => {
-                let reason = if reason.is_empty() { String::new() } else { format!("  {reason}") };
-                out.push_str(&format!("  * {change:<8}   {id:<rsc_width$}   ( {details:>detail_width$} ){reason}\n"));
+                let reason = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!("  {reason}")
+                };
+                out.push_str(&format!(
+                    "  * {change:<8}   {id:<rsc_width$}   ( {details:>detail_width$} ){reason}\n"
+                ));
             }
             None => out.push_str(&format!("  * {line}\n")),
         }
@@ -130,7 +149,12 @@ fn split_line(line: &str) -> Option<(String, String, String, String)> {
         return None;
     }
     let (details, reason) = rest.split_once(" )")?;
-    Some((change.to_owned(), id.to_owned(), details.to_owned(), reason.trim().to_owned()))
+    Some((
+        change.to_owned(),
+        id.to_owned(),
+        details.to_owned(),
+        reason.trim().to_owned(),
+    ))
 }
 
 /// The actions the transition runs, stops before starts, as `crm_simulate -S` lists them.
@@ -139,14 +163,29 @@ fn executed(t: &Transition) -> Vec<String> {
     for (node, _) in &t.fencing {
         out.push(format!("Fencing {node} ({})", t.fence_action));
     }
-    let order = [Task::Demote, Task::Stop, Task::MigrateTo, Task::MigrateFrom, Task::Start, Task::Promote];
+    let order = [
+        Task::Demote,
+        Task::Stop,
+        Task::MigrateTo,
+        Task::MigrateFrom,
+        Task::Start,
+        Task::Promote,
+    ];
     for task in order {
-        for a in t.actions.iter().filter(|a| a.task == task && !a.optional && a.runnable) {
+        for a in t
+            .actions
+            .iter()
+            .filter(|a| a.task == task && !a.optional && a.runnable)
+        {
             let Some(node) = &a.node else { continue };
             if a.pseudo {
                 out.push(format!("Pseudo action:   {}_{}_0", a.rsc, a.task.name()));
             } else {
-                out.push(format!("Resource action: {:<15} {} on {node}", a.rsc, a.task.name()));
+                out.push(format!(
+                    "Resource action: {:<15} {} on {node}",
+                    a.rsc,
+                    a.task.name()
+                ));
             }
         }
     }

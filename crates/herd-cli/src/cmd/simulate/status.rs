@@ -18,7 +18,12 @@ pub(crate) fn format_date(t: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z", secs / 3600, (secs % 3600) / 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        secs / 3600,
+        (secs % 3600) / 60,
+        secs % 60
+    )
 }
 
 pub(crate) fn render(t: &Transition, after: bool) -> String {
@@ -32,10 +37,20 @@ pub(crate) fn render(t: &Transition, after: bool) -> String {
         .collect();
     for n in &t.nodes {
         if n.unclean && !fenced(n) {
-            let state = if n.online { "UNCLEAN (online)" } else { "UNCLEAN (offline)" };
+            let state = if n.online {
+                "UNCLEAN (online)"
+            } else {
+                "UNCLEAN (offline)"
+            };
             out.push_str(&format!("    * Node {}: {state}\n", n.name));
         } else if n.online && n.standby && !n.pending {
-            out.push_str(&format!("    * Node {}: standby\n", n.name));
+            let active = !after && t.resources.iter().any(|r| r.nodes.contains(&n.name));
+            let extra = if active {
+                " (with active resources)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("    * Node {}: standby{extra}\n", n.name));
         } else if n.online && n.pending {
             out.push_str(&format!("    * Node {}: pending\n", n.name));
         } else if n.online && n.maintenance {
@@ -73,18 +88,40 @@ fn state_of(r: &ResourceState, after: bool) -> (Role, Vec<String>) {
     }
 }
 
-fn primitive_line(r: &ResourceState, after: bool) -> String {
+fn primitive_line(t: &Transition, r: &ResourceState, after: bool) -> String {
     let (role, nodes) = state_of(r, after);
     let mut state = if nodes.is_empty() {
         "Stopped".to_owned()
     } else {
-        let role = if role == Role::Unknown { Role::Started } else { role };
-        let word = if r.failed && !after { "FAILED".to_owned() } else { role_word(role).to_owned() };
-        let word = if r.failed && !after && role == Role::Promoted { "FAILED Promoted".to_owned() } else { word };
+        let role = if role == Role::Unknown {
+            Role::Started
+        } else {
+            role
+        };
+        let word = if r.failed && !after {
+            "FAILED".to_owned()
+        } else {
+            role_word(role).to_owned()
+        };
+        let word = if r.failed && !after && role == Role::Promoted {
+            "FAILED Promoted".to_owned()
+        } else {
+            word
+        };
         format!("{word} {}", nodes.join(" "))
     };
     if r.orphan {
         state.push_str(" (ORPHANED)");
+    }
+    if !after
+        && nodes
+            .iter()
+            .any(|n| t.nodes.iter().any(|x| &x.name == n && x.unclean))
+    {
+        state.push_str(" (UNCLEAN)");
+    }
+    if r.disabled {
+        state.push_str(" (disabled)");
     }
     if !r.managed {
         state.push_str(" (unmanaged)");
@@ -102,7 +139,13 @@ fn role_word(role: Role) -> &'static str {
 }
 
 /// Renders resource `i` (and its subtree); returns the index after the subtree.
-fn render_resource(t: &Transition, i: usize, indent: usize, after: bool, out: &mut String) -> usize {
+fn render_resource(
+    t: &Transition,
+    i: usize,
+    indent: usize,
+    after: bool,
+    out: &mut String,
+) -> usize {
     let r = &t.resources[i];
     let pad = " ".repeat(indent);
     let end = subtree_end(t, i);
@@ -115,7 +158,10 @@ fn render_resource(t: &Transition, i: usize, indent: usize, after: bool, out: &m
             }
         }
         "clone" => {
-            let child = t.resources.get(i + 1).map_or("", |c| c.id.split(':').next().unwrap_or(""));
+            let child = t
+                .resources
+                .get(i + 1)
+                .map_or("", |c| c.id.split(':').next().unwrap_or(""));
             let mut flags = vec![];
             if r.promotable {
                 flags.push("promotable");
@@ -123,12 +169,16 @@ fn render_resource(t: &Transition, i: usize, indent: usize, after: bool, out: &m
             if r.unique {
                 flags.push("unique");
             }
-            let flags = if flags.is_empty() { String::new() } else { format!(" ({})", flags.join(", ")) };
+            let flags = if flags.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", flags.join(", "))
+            };
             out.push_str(&format!("{pad}* Clone Set: {} [{child}]{flags}:\n", r.id));
             render_clone(t, i, end, indent + 2, after, out);
         }
         "bundle" => out.push_str(&format!("{pad}* Container bundle: {}:\n", r.id)),
-        _ => out.push_str(&format!("{pad}* {}\n", primitive_line(r, after))),
+        _ => out.push_str(&format!("{pad}* {}\n", primitive_line(t, r, after))),
     }
     end
 }
@@ -142,11 +192,23 @@ fn subtree_end(t: &Transition, i: usize) -> usize {
     j
 }
 
-fn render_clone(t: &Transition, i: usize, end: usize, indent: usize, after: bool, out: &mut String) {
+fn render_clone(
+    t: &Transition,
+    i: usize,
+    end: usize,
+    indent: usize,
+    after: bool,
+    out: &mut String,
+) {
     let r = &t.resources[i];
     let pad = " ".repeat(indent);
-    let instances: Vec<usize> = (i + 1..end).filter(|&j| t.resources[j].depth == r.depth + 1).collect();
-    let simple = !r.unique && instances.iter().all(|&j| t.resources[j].kind == "primitive" && !t.resources[j].failed && t.resources[j].managed);
+    let instances: Vec<usize> = (i + 1..end)
+        .filter(|&j| t.resources[j].depth == r.depth + 1)
+        .collect();
+    let simple = !r.unique
+        && instances.iter().all(|&j| {
+            t.resources[j].kind == "primitive" && !t.resources[j].failed && t.resources[j].managed
+        });
     if !simple {
         for j in instances {
             render_resource(t, j, indent, after, out);
@@ -174,10 +236,19 @@ fn render_clone(t: &Transition, i: usize, end: usize, indent: usize, after: bool
         out.push_str(&format!("{pad}* Promoted: [ {} ]\n", sorted(promoted)));
     }
     if !started.is_empty() {
-        let word = if r.promotable { "Unpromoted" } else { "Started" };
+        let word = if r.promotable {
+            "Unpromoted"
+        } else {
+            "Started"
+        };
         out.push_str(&format!("{pad}* {word}: [ {} ]\n", sorted(started)));
     }
-    let stopped: Vec<String> = t.nodes.iter().map(|n| n.name.clone()).filter(|n| !active_nodes.contains(n)).collect();
+    let stopped: Vec<String> = t
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .filter(|n| !active_nodes.contains(n))
+        .collect();
     if !stopped.is_empty() {
         out.push_str(&format!("{pad}* Stopped: [ {} ]\n", stopped.join(" ")));
     }
