@@ -5,7 +5,8 @@
 //! `membership` covers `herd cluster init`, `herd node add/remove` and the witness;
 //! `lease_loss` shows a node stopping its resources when its lease runs out;
 //! `netns` covers partitions between network-namespace hosts (root only); `bad_input` shows
-//! wrong keys, garbage, oversized frames and unknown nodes refused with one log line each.
+//! wrong keys, garbage, oversized frames and unknown nodes refused with one log line each;
+//! `links` cuts one of a node's two links (nothing happens) and then both (the node is lost).
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -13,6 +14,7 @@ mod agents;
 mod bad_input;
 mod cluster;
 mod lease_loss;
+mod links;
 mod membership;
 mod netns;
 mod simulate;
