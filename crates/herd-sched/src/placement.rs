@@ -333,7 +333,9 @@ fn apply_this_with(c: &mut Cluster, r: RscIx, ci: usize) {
 }
 
 fn choose_node(c: &mut Cluster, r: RscIx, prefer: Option<NodeIx>) -> Option<NodeIx> {
-    crate::utilization::ban_insufficient(c, r);
+    // With no node able to hold everything colocated, the one with most room is preferred.
+    let most_free = crate::utilization::ban_insufficient(c, r);
+    let prefer = prefer.or(most_free);
     let c = &*c;
     let current = c.rscs[r].current_node();
     let nodes = sorted_nodes(c, r, current);

@@ -6,7 +6,8 @@
 
 use herd_types::Score;
 
-use crate::cluster::{Cluster, NodeIx, RscIx};
+use crate::cluster::{Cluster, NodeIx, RscIx, Variant};
+use crate::colocation::{Affects, colocation_affects};
 
 fn free(c: &Cluster, n: NodeIx, key: &str) -> i64 {
     c.nodes[n].utilization.get(key).copied().unwrap_or(0)
@@ -32,48 +33,40 @@ pub(crate) fn compare_capacity(c: &Cluster, a: NodeIx, b: NodeIx) -> std::cmp::O
 }
 
 /// Bans nodes that cannot hold the resource's requirements (strategies other than default).
-pub(crate) fn ban_insufficient(c: &mut Cluster, r: RscIx) {
+///
+/// The resource is placed together with every resource mandatorily colocated with it (in
+/// either direction, transitively) that is not placed yet: when some usable node holds
+/// them all, nodes that do not are banned. Otherwise only the resource's own needs count,
+/// and the node with the most free capacity is returned as the one to prefer.
+pub(crate) fn ban_insufficient(c: &mut Cluster, r: RscIx) -> Option<NodeIx> {
     if c.options.placement_strategy == "default" {
-        return;
+        return None;
     }
-    // A resource is placed together with everything mandatorily colocated with it (in
-    // either direction, transitively) that is not placed yet: all must fit.
-    let mut need = std::collections::BTreeMap::new();
-    let mut seen = vec![r];
-    let mut stack = vec![r];
-    while let Some(x) = stack.pop() {
-        if c.rscs[x].provisional || x == r {
-            for (k, v) in &c.rscs[x].utilization {
-                *need.entry(k.clone()).or_insert(0) += v;
-            }
-        }
-        let links = c.rscs[x].this_with.iter().chain(c.rscs[x].with_this.iter());
-        for &ci in links {
-            let col = &c.colocations[ci];
-            if !col.score.is_infinity() {
-                continue;
-            }
-            for y in c
-                .primitives(col.primary)
-                .into_iter()
-                .chain(c.primitives(col.dependent))
-            {
-                if !seen.contains(&y) {
-                    seen.push(y);
-                    stack.push(y);
-                }
-            }
-        }
+    let mut group = vec![];
+    colocated(c, r, r, &mut group);
+    if !group.contains(&r) {
+        group.push(r);
     }
-    // If no allowed node holds them all, only the resource's own needs count.
-    let fits = |c: &Cluster, n: NodeIx, need: &std::collections::BTreeMap<String, i64>| {
-        need.iter().all(|(k, v)| *v <= 0 || free(c, n, k) >= *v)
-    };
+    let mut need = Need::new();
+    for &x in &group {
+        add_utilization(c, x, &group, &mut need);
+    }
     let usable = |c: &Cluster, n: NodeIx| {
         c.nodes[n].available() && c.rscs[r].allowed[n].is_some_and(|s| s.value() >= 0)
     };
-    let any = (0..c.nodes.len()).any(|n| usable(c, n) && fits(c, n, &need));
+    let mut any = false;
+    let mut most_free: Option<NodeIx> = None;
+    for n in 0..c.nodes.len() {
+        if !usable(c, n) {
+            continue;
+        }
+        any |= fits(c, n, &need);
+        if most_free.is_none_or(|m| compare_capacity(c, n, m).is_lt()) {
+            most_free = Some(n);
+        }
+    }
     let need = if any {
+        most_free = None;
         need
     } else {
         c.rscs[r].utilization.clone()
@@ -82,6 +75,111 @@ pub(crate) fn ban_insufficient(c: &mut Cluster, r: RscIx) {
         if usable(c, n) && !fits(c, n, &need) {
             c.rscs[r].allowed[n] = Some(Score::MINUS_INFINITY);
         }
+    }
+    most_free
+}
+
+type Need = std::collections::BTreeMap<String, i64>;
+
+fn fits(c: &Cluster, n: NodeIx, need: &Need) -> bool {
+    need.iter().all(|(k, v)| *v <= free(c, n, k))
+}
+
+/// Collects `r` and the resources mandatorily colocated with it, following colocations
+/// in both directions (never back to `orig`); a group brings its members.
+fn colocated(c: &Cluster, r: RscIx, orig: RscIx, out: &mut Vec<RscIx>) {
+    if out.contains(&r) {
+        return;
+    }
+    if c.rscs[r].variant == Variant::Group {
+        let members = c.rscs[r].children.clone();
+        let cloned = c.rscs[r]
+            .parent
+            .is_some_and(|p| c.rscs[p].variant == Variant::Clone);
+        let all = cloned || group_colocated(c, r);
+        for &m in members.iter().take(if all { members.len() } else { 1 }) {
+            colocated(c, m, orig, out);
+        }
+        if out.contains(&r) {
+            return;
+        }
+    }
+    out.push(r);
+    for &ci in &c.rscs[r].this_with {
+        let col = &c.colocations[ci];
+        if col.primary == orig || !col.score.is_infinity() || col.score.value() < 0 {
+            continue;
+        }
+        if matches!(
+            colocation_affects(c, r, col.primary, col, true),
+            Affects::Location
+        ) {
+            colocated(c, col.primary, orig, out);
+        }
+    }
+    for &ci in &c.rscs[r].with_this {
+        let col = &c.colocations[ci];
+        let dep = col.dependent;
+        if dep == orig || !col.score.is_infinity() || col.score.value() < 0 {
+            continue;
+        }
+        let is_clone = |x: RscIx| c.rscs[x].variant == Variant::Clone;
+        if is_clone(r) && !is_clone(dep) {
+            continue;
+        }
+        if matches!(colocation_affects(c, dep, r, col, true), Affects::Location) {
+            colocated(c, dep, orig, out);
+        }
+    }
+}
+
+fn group_colocated(c: &Cluster, g: RscIx) -> bool {
+    c.rscs[g]
+        .meta
+        .get("collocated")
+        .is_none_or(|v| crate::unpack::is_true(v))
+}
+
+/// Adds what `r` still needs (nothing once it is placed) to `need`.
+fn add_utilization(c: &Cluster, r: RscIx, all: &[RscIx], need: &mut Need) {
+    let rsc = &c.rscs[r];
+    if !rsc.provisional {
+        return;
+    }
+    match rsc.variant {
+        Variant::Primitive => {
+            for (k, v) in &rsc.utilization {
+                *need.entry(k.clone()).or_insert(0) += v;
+            }
+        }
+        Variant::Group => {
+            let cloned = rsc
+                .parent
+                .is_some_and(|p| c.rscs[p].variant == Variant::Clone);
+            let all_members = cloned || group_colocated(c, r);
+            let n = if all_members { rsc.children.len() } else { 1 };
+            for &m in rsc.children.iter().take(n) {
+                if c.rscs[m].provisional && !all.contains(&m) {
+                    add_utilization(c, m, all, need);
+                }
+            }
+        }
+        Variant::Clone => {
+            // One instance's worth: an instance already counted, or the first.
+            let mut existing = false;
+            for &child in &rsc.children {
+                if all.contains(&child) {
+                    existing = true;
+                } else if c.rscs[child].children.iter().any(|m| all.contains(m)) {
+                    add_utilization(c, child, all, need);
+                    existing = true;
+                }
+            }
+            if !existing && let Some(&first) = rsc.children.first() {
+                add_utilization(c, first, all, need);
+            }
+        }
+        Variant::Bundle => {}
     }
 }
 

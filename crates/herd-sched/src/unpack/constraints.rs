@@ -15,6 +15,7 @@ use crate::rules::{self, RuleContext};
 pub(crate) fn unpack_constraints(input: &Input, cluster: &mut Cluster) {
     group_internal(cluster);
     guest_connections(cluster);
+    containers(cluster);
     for c in &input.constraints {
         match c {
             ConstraintDef::Location(l) => location(input, cluster, l),
@@ -301,6 +302,46 @@ fn guest_connections(cluster: &mut Cluster) {
             true,
             true,
         );
+    }
+}
+
+/// A resource with a `container` meta attribute runs inside it: with it, after it.
+fn containers(cluster: &mut Cluster) {
+    for r in 0..cluster.rscs.len() {
+        if cluster.rscs[r].variant != crate::cluster::Variant::Primitive {
+            continue;
+        }
+        let Some(k) = cluster.rscs[r]
+            .meta
+            .get("container")
+            .and_then(|k| cluster.by_id.get(k))
+            .copied()
+        else {
+            continue;
+        };
+        // A guest node's container hosts resources on the guest, not beside it.
+        let hosts_guest = cluster
+            .nodes
+            .iter()
+            .any(|n| n.container.as_deref() == Some(cluster.rscs[k].id.as_str()));
+        if k == r || hosts_guest {
+            continue;
+        }
+        let id = format!("{}-container", cluster.rscs[r].id);
+        push_colocation(
+            cluster,
+            Colocation {
+                id: id.clone(),
+                dependent: r,
+                primary: k,
+                dependent_role: Role::Unknown,
+                primary_role: Role::Unknown,
+                score: Score::INFINITY,
+                node_attribute: None,
+                influence: true,
+            },
+        );
+        push_order(cluster, &id, k, Task::Start, r, Task::Start, true, true);
     }
 }
 
