@@ -270,23 +270,19 @@ fn find_resource(
         Some(p) if p != clone => p,
         _ => c,
     };
-    let known_here = |p: RscIx| cluster.rscs[p].running_on.contains(&node);
-    // The same history entry, or a sibling member of a cloned group seen here under the
-    // same instance number.
+    // An instance already active here takes this entry (a cloned group's other member);
+    // if the entry's own resource is already active, the entry is an extra: an orphan.
     for &c in candidates {
-        if known_here(c) && cluster.rscs[c].history_name.as_deref() == Some(lrm.id.as_str()) {
-            return Some(c);
-        }
         let inst = instance_of(c);
-        if inst != c && !known_here(c) {
-            let sibling = cluster.rscs[inst].children.iter().any(|&m| {
-                m != c
-                    && known_here(m)
-                    && cluster.rscs[m].history_name.as_deref().and_then(suffix) == suffix(&lrm.id)
-            });
-            if sibling {
+        let here = cluster
+            .primitives(inst)
+            .iter()
+            .any(|&p| cluster.rscs[p].running_on.contains(&node));
+        if here {
+            if cluster.rscs[c].running_on.is_empty() {
                 return Some(c);
             }
+            return None;
         }
     }
     // Otherwise the first instance not active anywhere.
