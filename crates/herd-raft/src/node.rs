@@ -103,6 +103,7 @@ pub struct RaftNode {
     /// while the leader is cut off does not make it look fresh).
     quorum_ack: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
     leader_contact: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
+    membership_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl RaftNode {
@@ -143,6 +144,7 @@ impl RaftNode {
             applied,
             quorum_ack,
             leader_contact,
+            membership_lock: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -168,6 +170,78 @@ impl RaftNode {
             }
             other => ConsensusError::Raft(other.to_string()),
         }
+    }
+}
+
+impl RaftNode {
+    /// Runs one membership change at a time, to its end even when the caller stops waiting
+    /// (a dropped caller must not let a second change overlap the first inside openraft).
+    async fn serialized<F>(&self, change: F) -> Result<(), ConsensusError>
+    where
+        F: Future<Output = Result<(), ConsensusError>> + Send + 'static,
+    {
+        let lock = self.membership_lock.clone();
+        let task = tokio::spawn(async move {
+            let _guard = lock.lock_owned().await;
+            change.await
+        });
+        task.await
+            .map_err(|e| ConsensusError::Raft(format!("membership change task: {e}")))?
+    }
+
+    async fn add_node_now(&self, node: HerdNode) -> Result<(), ConsensusError> {
+        let id = node_id(&node.name);
+        let status = self.status();
+        let members = status.voters.iter().chain(status.learners.iter());
+        if let Some(other) = members
+            .filter(|n| n.name != node.name)
+            .find(|n| node_id(&n.name) == id)
+        {
+            return Err(ConsensusError::Raft(format!(
+                "node names {} and {} hash to the same id; rename one",
+                node.name, other.name
+            )));
+        }
+        self.raft
+            .add_learner(id, node, true)
+            .await
+            .map_err(|e| self.write_error(e))?;
+        let voters: BTreeSet<u64> = [id].into();
+        self.raft
+            .change_membership(ChangeMembers::AddVoterIds(voters), false)
+            .await
+            .map_err(|e| self.write_error(e))?;
+        Ok(())
+    }
+
+    async fn remove_node_now(&self, name: &str) -> Result<(), ConsensusError> {
+        // openraft 0.9 keeps a leader that removed itself leading outside its own membership
+        // (its debug assertions fire on the next change); refuse, like the admin API does.
+        if name == self.name {
+            return Err(ConsensusError::Raft(format!(
+                "{name} cannot remove itself; remove it from another node once the DC has moved"
+            )));
+        }
+        let Some((id, _)) = self.node_by_name(name) else {
+            return Err(ConsensusError::UnknownNode {
+                name: name.to_string(),
+            });
+        };
+        let ids: BTreeSet<u64> = [id].into();
+        let status = self.status();
+        if status.voters.iter().any(|n| n.name == name) {
+            self.raft
+                .change_membership(ChangeMembers::RemoveVoters(ids.clone()), false)
+                .await
+                .map_err(|e| self.write_error(e))?;
+        }
+        if self.node_by_name(name).is_some() {
+            self.raft
+                .change_membership(ChangeMembers::RemoveNodes(ids), false)
+                .await
+                .map_err(|e| self.write_error(e))?;
+        }
+        Ok(())
     }
 }
 
@@ -247,51 +321,16 @@ impl Consensus for RaftNode {
     }
 
     async fn add_node(&self, node: HerdNode) -> Result<(), ConsensusError> {
-        let id = node_id(&node.name);
-        let status = self.status();
-        let members = status.voters.iter().chain(status.learners.iter());
-        if let Some(other) = members
-            .filter(|n| n.name != node.name)
-            .find(|n| node_id(&n.name) == id)
-        {
-            return Err(ConsensusError::Raft(format!(
-                "node names {} and {} hash to the same id; rename one",
-                node.name, other.name
-            )));
-        }
-        self.raft
-            .add_learner(id, node, true)
+        let this = self.clone();
+        self.serialized(async move { this.add_node_now(node).await })
             .await
-            .map_err(|e| self.write_error(e))?;
-        let voters: BTreeSet<u64> = [id].into();
-        self.raft
-            .change_membership(ChangeMembers::AddVoterIds(voters), false)
-            .await
-            .map_err(|e| self.write_error(e))?;
-        Ok(())
     }
 
     async fn remove_node(&self, name: &str) -> Result<(), ConsensusError> {
-        let Some((id, _)) = self.node_by_name(name) else {
-            return Err(ConsensusError::UnknownNode {
-                name: name.to_string(),
-            });
-        };
-        let ids: BTreeSet<u64> = [id].into();
-        let status = self.status();
-        if status.voters.iter().any(|n| n.name == name) {
-            self.raft
-                .change_membership(ChangeMembers::RemoveVoters(ids.clone()), false)
-                .await
-                .map_err(|e| self.write_error(e))?;
-        }
-        if self.node_by_name(name).is_some() {
-            self.raft
-                .change_membership(ChangeMembers::RemoveNodes(ids), false)
-                .await
-                .map_err(|e| self.write_error(e))?;
-        }
-        Ok(())
+        let this = self.clone();
+        let name = name.to_string();
+        self.serialized(async move { this.remove_node_now(&name).await })
+            .await
     }
 
     async fn confirm_leadership(&self) -> Result<DcEpoch, ConsensusError> {

@@ -111,3 +111,28 @@ async fn corrupted_log_is_refused_naming_the_file() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn node_that_missed_purged_entries_catches_up_by_snapshot() {
+    let mut cluster = Cluster::start(3, 5).await;
+    let leader = cluster
+        .leader(Duration::from_secs(5))
+        .await
+        .expect("a leader");
+    let lagger = (leader + 1) % 3;
+    cluster.crash(lagger).await;
+    // Well past snapshot_logs (20) plus the kept tail, so the leader must send a snapshot.
+    for i in 0..200 {
+        set_cib(&cluster, leader, &format!("<cib epoch='{i}'/>")).await;
+    }
+    cluster.boot(lagger).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while cluster.node(lagger).applied().state.cib_xml != "<cib epoch='199'/>" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no catch-up: {:?}",
+            cluster.node(lagger).status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

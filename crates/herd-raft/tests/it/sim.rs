@@ -1,12 +1,13 @@
 //! Deterministic-schedule fault simulation: three Raft nodes over the in-process network, in
 //! tokio's paused (simulated) time. A seed drives every fault: crashes and restarts, isolated
-//! nodes, one-way link cuts, message loss and delays, and the proposals. Invariants, checked
+//! nodes, one-way link cuts, message loss and delays, removing a voter and adding it back
+//! (joint consensus), and the proposals. Invariants, checked
 //! every 10 ms of simulated time (CLUSTER.md §6.12):
 //! - at most one acting DC at any instant (leader with a quorum ack fresher than the daemon's
 //!   window), and one node per DC epoch;
 //! - no committed entry is lost: every acknowledged write is on every node at the end.
 //!
-//! `HERD_SIM_SEED=N` replays one seed; `HERD_HEAVY_TESTS=1` runs 40 seeds instead of 4. The
+//! `HERD_SIM_SEED=N` replays one seed (`HERD_SIM_LOG=openraft=info` shows openraft's log); `HERD_HEAVY_TESTS=1` runs 40 seeds instead of 4. The
 //! fault schedule is a pure function of the seed; openraft draws its election jitter from its
 //! own generator, so a replay follows the same schedule, not necessarily the same elections.
 
@@ -44,6 +45,12 @@ fn seeded_faults_keep_one_acting_dc_and_lose_no_committed_entry() {
         Err(_) if std::env::var("HERD_HEAVY_TESTS").is_ok_and(|v| v == "1") => (1..=40).collect(),
         Err(_) => (1..=4).collect(),
     };
+    if let Ok(filter) = std::env::var("HERD_SIM_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
     for seed in seeds {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -107,7 +114,7 @@ async fn run(seed: u64) {
     let all: Vec<&str> = names.iter().map(String::as_str).collect();
     for step in 0..STEPS {
         let at = format!("seed {seed} step {step}");
-        match rng.below(10) {
+        match rng.below(12) {
             0 => {
                 let i = rng.below(3) as usize;
                 if cluster.nodes[i].is_some() && cluster.nodes.iter().flatten().count() > 1 {
@@ -129,6 +136,21 @@ async fn run(seed: u64) {
             }
             4 => cluster.net.heal(),
             5 => cluster.net.set_faults(rng.below(100) as u32, rng.below(30)),
+            6 => {
+                let name = all[rng.below(3) as usize];
+                // At most one voter out at a time, so two of three always remain; never the
+                // leader itself (the daemon refuses that too).
+                if let Some(leader) = leader(&cluster)
+                    && leader.status().voters.len() == 3
+                    && leader.status().name != name
+                {
+                    let limit = Duration::from_secs(2);
+                    let _ = tokio::time::timeout(limit, leader.remove_node(name)).await;
+                }
+            }
+            7 => {
+                readd(&mut cluster).await;
+            }
             _ => propose(&cluster, &mut acknowledged, &format!("k{step}")).await,
         }
         let wait_ms = 50 + rng.below(700);
@@ -145,8 +167,24 @@ async fn run(seed: u64) {
             cluster.boot(i).await.expect("restart reads its own files");
         }
     }
+    let mut all_voters = false;
+    // Membership changes the run gave up waiting for still finish; wait them out too.
+    for _ in 0..50 {
+        if readd(&mut cluster).await {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            if readd(&mut cluster).await {
+                all_voters = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        all_voters,
+        "seed {seed}: a removed node could not be added back"
+    );
     propose_until_ok(&cluster, &mut acknowledged, "final").await;
-    for _ in 0..300 {
+    for _ in 0..1500 {
         tokio::time::sleep(Duration::from_millis(10)).await;
         invariants.check(&cluster, &format!("seed {seed} calm"));
     }
@@ -158,6 +196,23 @@ async fn run(seed: u64) {
             .get("sim")
             .cloned()
             .unwrap_or_default();
+        if acknowledged.iter().any(|k| !attrs.contains_key(k)) {
+            for n in cluster.nodes.iter().flatten() {
+                let st = n.status();
+                eprintln!(
+                    "{}: leader={:?} term={} applied={:?} voters={:?} learners={:?}",
+                    st.name,
+                    st.leader.map(|l| l.name),
+                    st.term,
+                    st.last_applied_index,
+                    st.voters.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
+                    st.learners
+                        .iter()
+                        .map(|v| v.name.clone())
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
         for key in &acknowledged {
             assert!(
                 attrs.contains_key(key),
@@ -166,6 +221,50 @@ async fn run(seed: u64) {
             );
         }
     }
+}
+
+/// Adds a node that is not a voter back (learner, then voter), restarting it first if it is
+/// down. True when every node is a voter.
+async fn readd(cluster: &mut Cluster) -> bool {
+    let Some(voters) = confirmed_leader(cluster).await.map(|l| l.status().voters) else {
+        return false;
+    };
+    if std::env::var("HERD_SIM_DEBUG").is_ok() {
+        let names: Vec<_> = voters.iter().map(|v| v.name.clone()).collect();
+        eprintln!("readd: confirmed leader's voters {names:?}");
+    }
+    let Some(i) =
+        (0..cluster.names.len()).find(|i| !voters.iter().any(|v| v.name == cluster.names[*i]))
+    else {
+        return true;
+    };
+    if cluster.nodes[i].is_none() {
+        cluster.boot(i).await.expect("restart reads its own files");
+    }
+    let Some(leader) = confirmed_leader(cluster).await else {
+        return false;
+    };
+    let node = crate::harness::herd_node(&cluster.names[i]);
+    let _ = tokio::time::timeout(Duration::from_secs(3), leader.add_node(node)).await;
+    false
+}
+
+/// The leader a quorum confirms right now (a removed or cut-off node may still think it leads).
+async fn confirmed_leader(cluster: &Cluster) -> Option<&herd_raft::RaftNode> {
+    let mut leaders: Vec<&herd_raft::RaftNode> = cluster
+        .nodes
+        .iter()
+        .flatten()
+        .filter(|n| n.status().is_leader)
+        .collect();
+    leaders.sort_by_key(|n| std::cmp::Reverse(n.status().term));
+    for node in leaders {
+        let confirm = tokio::time::timeout(Duration::from_secs(1), node.confirm_leadership()).await;
+        if let Ok(Ok(_)) = confirm {
+            return Some(node);
+        }
+    }
+    None
 }
 
 fn leader(cluster: &Cluster) -> Option<&herd_raft::RaftNode> {
