@@ -345,6 +345,7 @@ pub fn input_from_cib(c: &cib::Cib) -> Input {
         have_quorum: c.have_quorum.unwrap_or(false),
         execution_date: c.execution_date,
         dc_uuid: c.dc_uuid.clone(),
+        no_quorum_panic: cib::is_true(c.extra.get("no-quorum-panic")),
         crm_config: nvsets(&conf.crm_config.items),
         rsc_defaults: nvsets(&conf.rsc_defaults.items),
         op_defaults: nvsets(&conf.op_defaults.items),

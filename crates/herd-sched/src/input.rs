@@ -15,6 +15,8 @@ pub struct Input {
     pub execution_date: Option<i64>,
     /// `dc-uuid`.
     pub dc_uuid: Option<String>,
+    /// `no-quorum-panic` on the `cib` element (lets no-quorum-policy=suicide act).
+    pub no_quorum_panic: bool,
     /// `cluster_property_set`s of `crm_config`.
     pub crm_config: Vec<NvSet>,
     pub rsc_defaults: Vec<NvSet>,

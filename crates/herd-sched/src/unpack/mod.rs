@@ -163,6 +163,13 @@ pub(crate) fn unpack(input: &Input, now: i64) -> Cluster {
         have_stonith_resource: false,
         now,
     };
+    // Suicide needs fencing and a cluster that has had quorum (or says to panic).
+    let mut options = options;
+    if options.no_quorum_policy == "suicide"
+        && !(options.stonith_enabled && (input.no_quorum_panic || options.have_quorum))
+    {
+        options.no_quorum_policy = "stop".into();
+    }
     let mut cluster = Cluster {
         nodes: vec![],
         rscs: vec![],

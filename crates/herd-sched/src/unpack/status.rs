@@ -127,6 +127,8 @@ pub(crate) fn unpack_status(input: &Input, cluster: &mut Cluster) {
 
 fn unpack_node_state(cluster: &mut Cluster, ix: NodeIx, ns: &NodeStateDef) {
     let fencing = cluster.options.stonith_enabled;
+    let quorate = cluster.options.have_quorum;
+    let suicide = cluster.options.no_quorum_policy == "suicide";
     let node = &mut cluster.nodes[ix];
     node.seen = true;
     for (k, v) in &ns.attrs {
@@ -195,6 +197,10 @@ fn unpack_node_state(cluster: &mut Cluster, ix: NodeIx, ns: &NodeStateDef) {
     // An unclean node may still be online (its history is then read first); it cannot
     // run resources either way.
     node.online = online;
+    if online && !node.unclean && !quorate && suicide {
+        node.unclean = true;
+        node.fence_reason = Some("cluster does not have quorum".into());
+    }
 }
 
 fn target_rc(op: &LrmOp) -> Option<i64> {
