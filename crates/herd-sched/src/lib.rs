@@ -12,6 +12,8 @@ mod actions;
 mod clone;
 mod cluster;
 mod colocation;
+#[cfg(test)]
+mod fencing_tests;
 pub mod from_cib;
 pub mod input;
 mod placement;

@@ -214,3 +214,144 @@ pub(crate) fn release(c: &mut Cluster, r: RscIx, n: NodeIx) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Summary lines for nodes `(name, cpu)`, resources and constraints, nothing running.
+    fn plan(
+        strategy: &str,
+        nodes: &[(&str, i64)],
+        resources: &str,
+        constraints: &str,
+    ) -> Vec<String> {
+        let names: Vec<&str> = nodes.iter().map(|(n, _)| *n).collect();
+        let nodes: String = nodes
+            .iter()
+            .map(|(n, cpu)| {
+                format!(
+                    r#"<node id="{n}" uname="{n}"><utilization id="u-{n}"><nvpair id="u-{n}-cpu" name="cpu" value="{cpu}"/></utilization></node>"#
+                )
+            })
+            .collect();
+        let status: String = names
+            .iter()
+            .map(|n| {
+                format!(
+                    r#"<node_state id="{n}" uname="{n}" in_ccm="true" crmd="online" join="member" expected="member"/>"#
+                )
+            })
+            .collect();
+        let xml = format!(
+            r#"<cib have-quorum="1" epoch="1" num_updates="1" admin_epoch="0" validate-with="pacemaker-3.0"><configuration><crm_config><cluster_property_set id="cps"><nvpair id="o1" name="stonith-enabled" value="false"/><nvpair id="o2" name="placement-strategy" value="{strategy}"/></cluster_property_set></crm_config><nodes>{nodes}</nodes><resources>{resources}</resources><constraints>{constraints}</constraints></configuration><status>{status}</status></cib>"#
+        );
+        let (cib, _) = herd_cib::parse_str(&xml, "test.xml").unwrap();
+        crate::schedule(&cib, 1_700_000_000).summary_lines()
+    }
+
+    fn prim(id: &str, cpu: i64, meta: &str) -> String {
+        format!(
+            r#"<primitive id="{id}" class="ocf" provider="heartbeat" type="Dummy"><meta_attributes id="{id}-m">{meta}</meta_attributes><utilization id="{id}-u"><nvpair id="{id}-u-cpu" name="cpu" value="{cpu}"/></utilization></primitive>"#
+        )
+    }
+
+    fn with(dep: &str, pri: &str) -> String {
+        format!(
+            r#"<rsc_colocation id="{dep}-with-{pri}" rsc="{dep}" with-rsc="{pri}" score="INFINITY"/>"#
+        )
+    }
+
+    #[test]
+    fn node_without_enough_free_capacity_is_banned() {
+        let got = plan(
+            "utilization",
+            &[("node1", 1), ("node2", 2)],
+            &prim("r", 2, ""),
+            "",
+        );
+        assert_eq!(got, ["Start r ( node2 )"]);
+    }
+
+    #[test]
+    fn resource_that_fits_nowhere_stays_stopped() {
+        let got = plan(
+            "utilization",
+            &[("node1", 1), ("node2", 1)],
+            &prim("r", 2, ""),
+            "",
+        );
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn default_strategy_ignores_utilization() {
+        let got = plan(
+            "default",
+            &[("node1", 1), ("node2", 1)],
+            &prim("r", 2, ""),
+            "",
+        );
+        assert_eq!(got, ["Start r ( node1 )"]);
+    }
+
+    #[test]
+    fn capacity_used_by_earlier_resources_is_not_free() {
+        let rscs = prim("a", 2, "") + &prim("b", 2, "");
+        let got = plan("utilization", &[("node1", 2), ("node2", 2)], &rscs, "");
+        assert_eq!(got, ["Start a ( node1 )", "Start b ( node2 )"]);
+    }
+
+    #[test]
+    fn group_is_placed_where_all_its_members_fit() {
+        let rscs = format!(
+            r#"<group id="g">{}{}</group>"#,
+            prim("m1", 2, ""),
+            prim("m2", 2, "")
+        );
+        let got = plan("utilization", &[("node1", 3), ("node2", 4)], &rscs, "");
+        assert_eq!(got, ["Start m1 ( node2 )", "Start m2 ( node2 )"]);
+    }
+
+    #[test]
+    fn mandatorily_colocated_resources_are_placed_where_all_fit() {
+        let rscs = prim("a", 2, "") + &prim("b", 2, "");
+        let got = plan(
+            "utilization",
+            &[("node1", 3), ("node2", 4)],
+            &rscs,
+            &with("b", "a"),
+        );
+        assert_eq!(got, ["Start a ( node2 )", "Start b ( node2 )"]);
+    }
+
+    #[test]
+    fn when_nothing_holds_all_colocated_resources_the_node_with_most_room_is_preferred() {
+        // rsc3 (higher priority) needs rsc1 placed first; rsc1+rsc2+rsc3 fit nowhere, so
+        // rsc1 goes to the node with most free capacity, rsc3 follows, rsc2 has no room.
+        let pri = r#"<nvpair id="p3" name="priority" value="1"/>"#;
+        let rscs = prim("rsc1", 2, "") + &prim("rsc2", 2, "") + &prim("rsc3", 2, pri);
+        let cons = with("rsc2", "rsc1") + &with("rsc3", "rsc1");
+        let got = plan("utilization", &[("node1", 2), ("node2", 4)], &rscs, &cons);
+        assert_eq!(got, ["Start rsc3 ( node2 )", "Start rsc1 ( node2 )"]);
+    }
+
+    #[test]
+    fn balanced_strategy_prefers_node_with_more_free_capacity() {
+        let rscs = prim("a", 1, "") + &prim("b", 1, "") + &prim("c", 1, "");
+        let got = plan("balanced", &[("node1", 2), ("node2", 4)], &rscs, "");
+        assert_eq!(
+            got,
+            [
+                "Start a ( node2 )",
+                "Start b ( node2 )",
+                "Start c ( node1 )"
+            ]
+        );
+    }
+
+    #[test]
+    fn minimal_strategy_fills_nodes_in_name_order() {
+        let rscs = prim("a", 1, "") + &prim("b", 1, "");
+        let got = plan("minimal", &[("node1", 2), ("node2", 4)], &rscs, "");
+        assert_eq!(got, ["Start a ( node1 )", "Start b ( node1 )"]);
+    }
+}
