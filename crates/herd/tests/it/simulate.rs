@@ -11,8 +11,17 @@ fn example() -> std::path::PathBuf {
 
 #[test]
 fn simulate_web_cluster_moves_vip_recovers_haproxy_moves_db() {
-    let out = Command::new(HERD).args(["simulate", "-x"]).arg(example()).arg("-S").output().unwrap();
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(HERD)
+        .args(["simulate", "-x"])
+        .arg(example())
+        .arg("-S")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let summary = "Transition Summary:\n  * Move       vip         ( node1 -> node2 )\n  * Recover    haproxy     ( node1 -> node2 )\n  * Move       db          ( node1 -> node2 )\n";
     assert!(text.contains(summary), "got:\n{text}");
@@ -24,7 +33,11 @@ fn simulate_web_cluster_moves_vip_recovers_haproxy_moves_db() {
 
 #[test]
 fn simulate_json_lists_summary_and_actions() {
-    let out = Command::new(HERD).args(["simulate", "--json", "-x"]).arg(example()).output().unwrap();
+    let out = Command::new(HERD)
+        .args(["simulate", "--json", "-x"])
+        .arg(example())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["summary"][1], "Recover haproxy ( node1 -> node2 )");
@@ -36,7 +49,11 @@ fn simulate_bad_xml_names_file_and_line_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.xml");
     std::fs::write(&path, "<cib>\n  <configuration>\n    <resources>\n</cib>\n").unwrap();
-    let out = Command::new(HERD).args(["simulate", "-x"]).arg(&path).output().unwrap();
+    let out = Command::new(HERD)
+        .args(["simulate", "-x"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("broken.xml:"), "stderr: {err}");
@@ -44,7 +61,10 @@ fn simulate_bad_xml_names_file_and_line_and_exits_2() {
 
 #[test]
 fn simulate_missing_file_exits_2() {
-    let out = Command::new(HERD).args(["simulate", "-x", "/nonexistent/cib.xml"]).output().unwrap();
+    let out = Command::new(HERD)
+        .args(["simulate", "-x", "/nonexistent/cib.xml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/cib.xml"));
 }
