@@ -544,7 +544,8 @@ fn propagate(c: &Cluster, plan: &mut Plan, edges: &[Edge]) {
                     .first
                     .actions
                     .iter()
-                    .filter(|&&f| !acts[f].optional)
+                    // A clone's "running" is required only by instances that will start.
+                    .filter(|&&f| !acts[f].optional && (!e.first.any || acts[f].runnable))
                     .collect();
                 if !required.is_empty() {
                     for &t in &e.then {

@@ -24,6 +24,41 @@ pub(crate) fn unpack_constraints(input: &Input, cluster: &mut Cluster) {
             ConstraintDef::Ticket(t) => ticket(input, cluster, t),
         }
     }
+    sort_colocation_lists(cluster);
+}
+
+/// Orders each resource's colocations as Pacemaker applies them: "this with" ones by the
+/// primary, "with this" ones by the dependent (higher priority first, then clones before
+/// groups before primitives, promotable clones first, then by id; else as configured).
+fn sort_colocation_lists(cluster: &mut Cluster) {
+    let key = |c: &Cluster, r: RscIx| {
+        let rsc = &c.rscs[r];
+        (
+            std::cmp::Reverse(rsc.priority),
+            std::cmp::Reverse(rsc.variant),
+            !(rsc.variant == crate::cluster::Variant::Clone && rsc.promotable),
+        )
+    };
+    for r in 0..cluster.rscs.len() {
+        let mut this_with = std::mem::take(&mut cluster.rscs[r].this_with);
+        let c = &*cluster;
+        this_with.sort_by(|&a, &b| {
+            let (pa, pb) = (c.colocations[a].primary, c.colocations[b].primary);
+            key(c, pa)
+                .cmp(&key(c, pb))
+                .then_with(|| c.rscs[pa].id.cmp(&c.rscs[pb].id))
+        });
+        let mut with_this = std::mem::take(&mut cluster.rscs[r].with_this);
+        let c = &*cluster;
+        with_this.sort_by(|&a, &b| {
+            let (da, db) = (c.colocations[a].dependent, c.colocations[b].dependent);
+            key(c, da)
+                .cmp(&key(c, db))
+                .then_with(|| c.rscs[da].id.cmp(&c.rscs[db].id))
+        });
+        cluster.rscs[r].this_with = this_with;
+        cluster.rscs[r].with_this = with_this;
+    }
 }
 
 /// Resolves an id (or tag) to resources; reports unknown ids.
