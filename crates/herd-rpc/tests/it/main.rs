@@ -141,6 +141,35 @@ async fn two_transports_call_each_other() {
 }
 
 #[tokio::test]
+async fn transports_talk_over_ipv6() {
+    let (Ok(l1), Ok(l2)) = (
+        TcpListener::bind("[::1]:0").await,
+        TcpListener::bind("[::1]:0").await,
+    ) else {
+        println!("skipped: no IPv6 loopback here");
+        return;
+    };
+    let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
+    let n1 = Transport::start_on(
+        config("n1", vec![peer("n2", &[addr2])], key(1)),
+        vec![l1],
+        Arc::new(Echo::default()),
+    )
+    .unwrap();
+    let _n2 = Transport::start_on(
+        config("n2", vec![peer("n1", &[addr1])], key(1)),
+        vec![l2],
+        Arc::new(Echo::default()),
+    )
+    .unwrap();
+    let answer = n1
+        .call("n2", Bytes::from_static(b"v6"), CALL_TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(answer.as_ref(), b"n1:v6");
+}
+
+#[tokio::test]
 async fn large_payload_crosses_many_noise_messages() {
     let pair = pair().await;
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
