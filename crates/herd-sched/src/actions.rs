@@ -409,6 +409,10 @@ fn build_edges(
         });
     }
     for o in &c.orderings {
+        if o.mandatory && o.one_or_more.is_none() && interleaved(c, o.first, o.then) {
+            interleave_edges(c, index, o, &mut edges);
+            continue;
+        }
         let mut first = endpoint(c, index, o.first, o.first_task, true);
         if let Some(min) = o.one_or_more {
             first.min = min;
@@ -466,6 +470,63 @@ fn build_edges(
         });
     }
     edges
+}
+
+/// Two clones ordered with `interleave=true`: each instance depends only on the
+/// instance of the other clone on the same node.
+fn interleaved(c: &Cluster, first: RscIx, then: RscIx) -> bool {
+    let (f, t) = (&c.rscs[first], &c.rscs[then]);
+    f.variant == Variant::Clone && t.variant == Variant::Clone && (t.interleave || f.interleave)
+}
+
+fn instance_node(c: &Cluster, inst: RscIx) -> Option<NodeIx> {
+    let prims = c.primitives(inst);
+    prims
+        .iter()
+        .find_map(|&p| {
+            c.rscs[p]
+                .assigned
+                .filter(|_| c.rscs[p].next_role.unwrap_or(Role::Stopped) > Role::Stopped)
+        })
+        .or_else(|| prims.iter().find_map(|&p| c.rscs[p].current_node()))
+}
+
+fn interleave_edges(
+    c: &Cluster,
+    index: &std::collections::HashMap<(RscIx, Task), Vec<usize>>,
+    o: &crate::cluster::Ordering,
+    edges: &mut Vec<Edge>,
+) {
+    let is_up = matches!(
+        o.then_task,
+        Task::Start | Task::Promote | Task::Started | Task::Promoted
+    );
+    let first_up = matches!(
+        o.first_task,
+        Task::Start | Task::Promote | Task::Started | Task::Promoted
+    );
+    for &ti in &c.rscs[o.then].children {
+        let Some(node) = instance_node(c, ti) else {
+            continue;
+        };
+        let Some(&fi) = c.rscs[o.first]
+            .children
+            .iter()
+            .find(|&&fi| instance_node(c, fi) == Some(node))
+        else {
+            continue;
+        };
+        let first = endpoint(c, index, fi, o.first_task, true);
+        let then = endpoint(c, index, ti, o.then_task, false).actions;
+        edges.push(Edge {
+            first,
+            then,
+            runnable_left: (is_up && first_up) || (!is_up && !first_up),
+            implies_then: is_up,
+            implies_first: !is_up,
+            asymmetric: false,
+        });
+    }
 }
 
 /// An asymmetric ordering blocks 'then' when 'first' cannot run, unless 'then' has

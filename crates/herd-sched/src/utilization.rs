@@ -335,6 +335,30 @@ mod tests {
     }
 
     #[test]
+    fn colocation_with_the_higher_priority_primary_is_applied_first() {
+        // The group's colocation with rsc3 (priority 2000) is applied before its first
+        // member's with rsc2 (1000): rsc3 takes node1's room and rsc2 cannot run.
+        let group = format!(
+            r#"<group id="g"><meta_attributes id="g-m"><nvpair id="g-p" name="priority" value="3000"/></meta_attributes>{}{}</group>"#,
+            prim("m1", 0, ""),
+            prim("m2", 0, "")
+        );
+        let p2 = r#"<nvpair id="p2" name="priority" value="1000"/>"#;
+        let p3 = r#"<nvpair id="p3" name="priority" value="2000"/>"#;
+        let rscs = group + &prim("rsc2", 2, p2) + &prim("rsc3", 2, p3);
+        let cons = r#"<rsc_colocation id="c1" rsc="m1" with-rsc="rsc2" score="4000"/><rsc_colocation id="c2" rsc="g" with-rsc="rsc3" score="4000"/>"#;
+        let got = plan("utilization", &[("node1", 2), ("node2", 1)], &rscs, cons);
+        assert_eq!(
+            got,
+            [
+                "Start m1 ( node1 )",
+                "Start m2 ( node1 )",
+                "Start rsc3 ( node1 )"
+            ]
+        );
+    }
+
+    #[test]
     fn balanced_strategy_prefers_node_with_more_free_capacity() {
         let rscs = prim("a", 1, "") + &prim("b", 1, "") + &prim("c", 1, "");
         let got = plan("balanced", &[("node1", 2), ("node2", 4)], &rscs, "");
