@@ -148,3 +148,33 @@ fn witness_is_never_the_dc() {
         cluster.log(2)
     );
 }
+
+#[test]
+fn witness_catches_a_lagging_survivor_up_and_hands_it_the_dc() {
+    // CLUSTER.md §6.12 scenario 7: the surviving core node's log is behind the witness's, so
+    // only the witness can win an election; it must replicate and hand leadership over.
+    let mut cluster = Cluster::loopback_layout(&[false, false, true], None);
+    cluster.start_all();
+    cluster.wait_for(Duration::from_secs(15), "formed with a DC", |c| {
+        inner(c.fast_status(2)).is_some_and(|s| dc(&s).is_some())
+    });
+    cluster.kill(0);
+    cluster.wait_for(Duration::from_secs(10), "n2 as DC", |c| {
+        inner(c.fast_status(2)).is_some_and(|s| dc(&s).as_deref() == Some("n2"))
+    });
+    let answer = cluster
+        .admin(1, "\"request\":\"set-cib\",\"xml\":\"<cib epoch='9'/>\"")
+        .unwrap();
+    assert_eq!(answer["result"], "done", "{answer}");
+    cluster.kill(1);
+    cluster.start(0);
+    cluster.wait_for(Duration::from_secs(20), "n1 caught up and DC", |c| {
+        let cib = c.admin(0, "\"request\":\"get-cib\"");
+        inner(c.fast_status(0)).is_some_and(|s| dc(&s).as_deref() == Some("n1"))
+            && cib.is_some_and(|cib| cib["xml"] == "<cib epoch='9'/>")
+    });
+    let witness = inner(cluster.fast_status(2)).unwrap();
+    assert_ne!(dc(&witness).as_deref(), Some("n3"), "{witness}");
+    let log = cluster.log(2);
+    assert!(log.contains("handing leadership"), "the witness never led:\n{log}");
+}
