@@ -139,7 +139,15 @@ fn primitive_actions(c: &Cluster, r: RscIx) -> Vec<Action> {
             if rsc.partial_migration_target == Some(n) && next == Some(n) {
                 continue;
             }
+            // multiple-active=stop_unexpected keeps the instance where it belongs.
+            let unexpected_only = multiple && rsc.multiply_active_policy == "stop_unexpected";
+            if unexpected_only && next == Some(n) {
+                continue;
+            }
             let mut a = new_action(c, r, Task::Stop, Some(n), !need_stop);
+            if unexpected_only && next.is_some() {
+                a.reason = Some("being multiply active".into());
+            }
             if rsc.role == Role::Promoted {
                 let mut d = new_action(c, r, Task::Demote, Some(n), !need_stop);
                 stop_runnable(c, r, &mut d, n);

@@ -126,8 +126,10 @@ fn primitive_lines(c: &Cluster, plan: &Plan, r: RscIx, out: &mut Vec<String>) {
     } else {
         None
     };
-    let stop = find(plan, r, Task::Stop, start_node)
-        .or_else(|| find(plan, r, Task::Stop, None).filter(|_| start_node.is_none()));
+    let unexpected_only = rsc.multiply_active_policy == "stop_unexpected";
+    let stop = find(plan, r, Task::Stop, start_node).or_else(|| {
+        find(plan, r, Task::Stop, None).filter(|_| start_node.is_none() || unexpected_only)
+    });
     let promote = find(plan, r, Task::Promote, next);
     let demote = find(plan, r, Task::Demote, None);
     if rsc.role == next_role {
