@@ -26,6 +26,13 @@ pub enum ExecError {
     /// A required parameter (per the agent's meta-data) was not given.
     #[error("{spec}: missing required parameter {names} (give it as NAME=VALUE; `herd ra info {spec}` lists the parameters)", names = .names.join(", "))]
     MissingParams { spec: String, names: Vec<String> },
+    /// Parameter names the agent's meta-data does not declare (typos), each with the closest
+    /// declared name when one is near.
+    #[error("{spec}: unknown parameter {names} (`herd ra info {spec}` lists the parameters)", names = describe_unknown(.names))]
+    UnknownParams {
+        spec: String,
+        names: Vec<(String, Option<String>)>,
+    },
     /// A history file could not be read or written.
     #[error("operation history {path}: {why}")]
     History { path: PathBuf, why: String },
@@ -40,4 +47,16 @@ pub enum ExecError {
     /// Listing agents failed.
     #[error("{path}: {why}")]
     List { path: PathBuf, why: String },
+}
+
+/// `"ipp" (did you mean ip?), "x"`: the unknown names with their hints.
+fn describe_unknown(names: &[(String, Option<String>)]) -> String {
+    let described: Vec<String> = names
+        .iter()
+        .map(|(name, hint)| match hint {
+            Some(hint) => format!("{name:?} (did you mean {hint}?)"),
+            None => format!("{name:?}"),
+        })
+        .collect();
+    described.join(", ")
 }

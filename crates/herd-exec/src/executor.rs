@@ -254,13 +254,22 @@ impl Executor {
         Ok(metadata)
     }
 
-    /// Checks parameters against the agent's meta-data: every required one must be given.
+    /// Checks parameters against the agent's meta-data: every name given must be declared
+    /// (a typo such as `ipp` is named with its likely meaning before the missing `ip` is),
+    /// and every required one must be given.
     pub async fn check_params(
         &self,
         spec: &AgentSpec,
         params: &BTreeMap<String, String>,
     ) -> Result<Metadata, ExecError> {
         let metadata = self.metadata(spec).await?;
+        let unknown = metadata.unknown_params(params);
+        if !unknown.is_empty() {
+            return Err(ExecError::UnknownParams {
+                spec: spec.to_string(),
+                names: unknown,
+            });
+        }
         let missing = metadata.missing_required(params);
         if missing.is_empty() {
             Ok(metadata)

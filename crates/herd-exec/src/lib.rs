@@ -13,7 +13,7 @@
 //!
 //! Not here: deciding what to run (herd-sched), fail counts and recovery (the controller).
 //! I/O: processes in `process`, history files in `history`, directory listings in `list`;
-//! `spec`, `rc`, `op`, `env` and `metadata` are pure.
+//! `spec`, `rc`, `op`, `env`, `metadata` and `suggest` are pure.
 
 mod class;
 mod config;
@@ -29,6 +29,7 @@ mod rc;
 mod recurring;
 mod spec;
 mod stop_all;
+mod suggest;
 
 pub use config::{
     AGENT_TIMEOUT_MS_DEFAULT, ExecConfig, HISTORY_OPS_MAX, KILL_GRACE_MS_DEFAULT,
@@ -45,3 +46,4 @@ pub use rc::{OcfRc, ResourceState, lsb_to_ocf};
 pub use recurring::MonitorEvent;
 pub use spec::{AgentSpec, Class};
 pub use stop_all::{StopAllReport, StopFailure};
+pub use suggest::closest;

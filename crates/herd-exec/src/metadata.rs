@@ -88,6 +88,25 @@ impl Metadata {
             .map(|param| param.name.clone())
             .collect()
     }
+
+    /// The given parameter names the agent does not declare, each with the closest declared
+    /// name when one is near (`ipp` -> `ip`).
+    pub fn unknown_params(
+        &self,
+        params: &BTreeMap<String, String>,
+    ) -> Vec<(String, Option<String>)> {
+        let declared = || self.parameters.iter().map(|param| param.name.as_str());
+        params
+            .keys()
+            .filter(|name| !declared().any(|known| known == name.as_str()))
+            .map(|name| {
+                (
+                    name.clone(),
+                    crate::closest(name, declared()).map(str::to_owned),
+                )
+            })
+            .collect()
+    }
 }
 
 /// Parses an OCF time value (`20s`, `20`, `500ms`, `2min`, `1h`) into milliseconds.

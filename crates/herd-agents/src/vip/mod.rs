@@ -64,7 +64,10 @@ impl NativeAgent for Vip {
             if unknown.is_empty() {
                 outcome
             } else {
-                outcome.with_prefix(&format!("warning: unknown parameters ignored: {unknown:?}"))
+                outcome.with_prefix(&format!(
+                    "warning: unknown parameters ignored: {}",
+                    unknown.join(", ")
+                ))
             }
         })
     }

@@ -117,3 +117,22 @@ async fn flooding_output_is_cut_and_a_crashing_agent_is_reported() {
     );
     assert!(crash.exit_reason.unwrap().contains("killed by signal 11"));
 }
+
+#[tokio::test]
+async fn mistyped_parameter_is_refused_with_the_closest_declared_name() {
+    let fx = Fixture::new();
+    let exec = fx.executor();
+    let spec: AgentSpec = "ocf:test:testagent".parse().unwrap();
+    let params = BTreeMap::from([("stat".to_owned(), "/tmp/x".to_owned())]);
+    let err = exec.check_params(&spec, &params).await.unwrap_err();
+    assert!(
+        matches!(&err, ExecError::UnknownParams { names, .. }
+            if names == &[("stat".to_owned(), Some("state".to_owned()))]),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("unknown parameter \"stat\" (did you mean state?)"),
+        "{err}"
+    );
+}

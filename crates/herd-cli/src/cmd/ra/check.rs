@@ -1,7 +1,9 @@
 //! `herd ra check SPEC [NAME=VALUE...]`: the ocf-tester job. Drives an agent through
 //! meta-data, validate-all, monitor, stop, monitor, start, monitor, start again, promote and
 //! demote when it is promotable, stop, monitor, stop again, and says what is wrong with
-//! each step that does not answer what the OCF rules require. It runs the real agent.
+//! each step that does not answer what the OCF rules require. When validate-all refuses the
+//! parameters (rc 2, 5 or 6) it stops there and blames them, not the agent. It runs the real
+//! agent.
 
 use std::process::ExitCode;
 
@@ -118,12 +120,17 @@ impl Checker<'_> {
     }
 }
 
+/// validate-all's rcs that blame the parameters or the host, not the agent (2 ERR_ARGS,
+/// 5 ERR_INSTALLED, 6 ERR_CONFIGURED): the check stops there, as every later step would
+/// fail for the same reason and be misread as the agent breaking the rules.
+const PARAMS_WRONG: &[i32] = &[2, 5, 6];
+
 /// Runs the check sequence; `None` from a step means it failed.
 async fn drive(checker: &mut Checker<'_>, promote: bool, demote: bool, validate: bool) {
     const SUCCESS: &[i32] = &[0];
     const STOPPED: &[i32] = &[7];
     if validate {
-        checker
+        let valid = checker
             .step(
                 "validate-all",
                 Action::ValidateAll,
@@ -131,6 +138,10 @@ async fn drive(checker: &mut Checker<'_>, promote: bool, demote: bool, validate:
                 "the parameters must be valid on this host",
             )
             .await;
+        let rc = checker.steps.last().and_then(|step| step.rc);
+        if valid.is_none() && rc.is_some_and(|rc| PARAMS_WRONG.contains(&rc)) {
+            return;
+        }
     }
     checker
         .step(
@@ -358,8 +369,14 @@ pub(super) fn render(report: &Report) -> String {
         }
     }
     let passed = report.steps.iter().filter(|s| s.ok).count();
+    let params_wrong = report.steps.iter().any(|step| {
+        step.action.as_deref() == Some("validate-all")
+            && step.rc.is_some_and(|rc| PARAMS_WRONG.contains(&rc))
+    });
     let verdict = if report.passed {
         "the agent behaves"
+    } else if params_wrong {
+        "validate-all refused the parameters on this host; fix what its exit reason says and run again"
     } else {
         "the agent breaks the OCF rules above"
     };
@@ -426,6 +443,24 @@ mod tests {
         assert!(text.contains("after stop, monitor must say 7"), "{text}");
         assert!(text.contains("only one of promote and demote"), "{text}");
         assert!(text.contains("exit reason: cannot stop"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn parameters_refused_by_validate_all_stop_the_check_and_blame_the_parameters() {
+        let executor = Executor::new(ExecConfig::default()).unwrap();
+        // Refused by validate-all itself: nothing touches the host's interfaces.
+        let params = ["ip=not-an-address".to_owned()];
+        let report = check(&executor, &args("ocf:herd:vip", &params))
+            .await
+            .unwrap();
+        assert!(!report.passed);
+        let text = render(&report);
+        assert_eq!(2, report.steps.len(), "{text}");
+        assert!(
+            text.contains("validate-all refused the parameters"),
+            "{text}"
+        );
+        assert!(text.contains("is not an IPv4 or IPv6 address"), "{text}");
     }
 
     #[tokio::test]

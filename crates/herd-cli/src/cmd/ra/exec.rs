@@ -63,8 +63,15 @@ pub(super) async fn prepare(
         match executor.check_params(&spec, &params).await {
             Ok(metadata) => advised_timeout_ms = metadata.timeout_ms(action.as_str()),
             Err(e @ ExecError::UnknownAgent { .. }) => {
-                eprintln!("herd ra {command}: {e}; `herd ra list` shows the installed agents");
+                let hint = super::agent_hint(executor, &spec);
+                eprintln!(
+                    "herd ra {command}: {e}{hint}; `herd ra list` shows the installed agents"
+                );
                 return Err(ExitCode::from(5));
+            }
+            Err(ExecError::UnknownParams { spec, names }) => {
+                let names = hint_options(command, names, &params);
+                return Err(bad(ExecError::UnknownParams { spec, names }.to_string()));
             }
             Err(e @ ExecError::MissingParams { .. }) => return Err(bad(e.to_string())),
             Err(e) if warn_metadata => {
@@ -80,6 +87,31 @@ pub(super) async fn prepare(
         request,
         advised_timeout_ms,
     })
+}
+
+/// Fills in the command-line option a mistyped parameter with no closer parameter may have
+/// meant: `interfal=30s` becomes "did you mean the option --interval 30s?".
+fn hint_options(
+    command: &str,
+    unknown: Vec<(String, Option<String>)>,
+    params: &BTreeMap<String, String>,
+) -> Vec<(String, Option<String>)> {
+    let options: &[&str] = if command == "exec" {
+        &["interval", "timeout", "resource", "meta"]
+    } else {
+        &["timeout", "resource"]
+    };
+    unknown
+        .into_iter()
+        .map(|(name, hint)| {
+            let hint = hint.or_else(|| {
+                let option = herd_exec::closest(&name, options.iter().copied())?;
+                let value = params.get(&name).map_or("", String::as_str);
+                Some(format!("the option --{option} {value}"))
+            });
+            (name, hint)
+        })
+        .collect()
 }
 
 fn parse_time(command: &str, what: &str, text: Option<&str>) -> Result<Option<u64>, ExitCode> {
@@ -198,6 +230,33 @@ mod tests {
         let mut bad_time = args("ocf:heartbeat:Dummy", "monitor", &[&state]);
         bad_time.timeout = Some("soon".to_owned());
         assert_eq!(ExitCode::from(2), run(&executor, bad_time).await);
+    }
+
+    #[test]
+    fn a_parameter_named_like_an_option_points_to_the_option() {
+        let params = BTreeMap::from([("interfal".to_owned(), "30s".to_owned())]);
+        let hinted = hint_options("exec", vec![("interfal".to_owned(), None)], &params);
+        assert_eq!(
+            vec![(
+                "interfal".to_owned(),
+                Some("the option --interval 30s".to_owned())
+            )],
+            hinted
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mistyped_parameter_or_agent_is_bad_input_before_anything_runs() {
+        let executor = Executor::new(ExecConfig::default()).unwrap();
+        let typo = run(&executor, args("ocf:herd:vip", "start", &["ipp=10.9.9.9"])).await;
+        assert_eq!(ExitCode::from(2), typo);
+        let unknown = run(&executor, args("ocf:heartbeat:dummy", "monitor", &[])).await;
+        assert_eq!(ExitCode::from(5), unknown);
+        let spec: AgentSpec = "ocf:heartbeat:dummy".parse().unwrap();
+        assert_eq!(
+            " (did you mean ocf:heartbeat:Dummy?)",
+            super::super::agent_hint(&executor, &spec)
+        );
     }
 
     #[tokio::test]

@@ -25,6 +25,11 @@ pub(super) async fn run(executor: &Executor, args: InfoArgs) -> ExitCode {
     };
     let metadata = match executor.metadata(&spec).await {
         Ok(metadata) => metadata,
+        Err(e @ herd_exec::ExecError::UnknownAgent { .. }) => {
+            let hint = super::agent_hint(executor, &spec);
+            eprintln!("herd ra info: {e}{hint}; `herd ra list` shows the installed agents");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("herd ra info: {e}");
             return ExitCode::from(2);

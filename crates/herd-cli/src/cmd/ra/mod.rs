@@ -126,6 +126,27 @@ fn parse_spec(command: &str, text: &str) -> Result<AgentSpec, ExitCode> {
     })
 }
 
+/// ` (did you mean ocf:heartbeat:Dummy?)` when an installed agent of the same class and
+/// provider is named like the unknown `spec`; empty otherwise.
+fn agent_hint(executor: &Executor, spec: &AgentSpec) -> String {
+    let filter = match &spec.provider {
+        Some(provider) => format!("{}:{provider}", spec.class.as_str()),
+        None => spec.class.as_str().to_owned(),
+    };
+    let Ok(list) = executor.list_agents(Some(&filter)) else {
+        return String::new();
+    };
+    let kinds = list.agents.iter().map(|agent| agent.kind.as_str());
+    let Some(kind) = herd_exec::closest(&spec.kind, kinds) else {
+        return String::new();
+    };
+    let suggestion = AgentSpec {
+        kind: kind.to_owned(),
+        ..spec.clone()
+    };
+    format!(" (did you mean {suggestion}?)")
+}
+
 /// Writes to stdout; a closed pipe (`herd ra list | head`) is not worth a panic.
 fn out(text: &str) {
     use std::io::Write as _;
