@@ -16,7 +16,7 @@ pub mod cmd;
 /// Membership and quorum, a Pacemaker-compatible resource manager, resource agents,
 /// fencing, and replicated block storage for virtual-machine disks.
 #[derive(Debug, Parser)]
-#[command(name = "herd", version, about, long_about = None, propagate_version = true)]
+#[command(name = "herd", version, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

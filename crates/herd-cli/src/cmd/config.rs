@@ -30,7 +30,7 @@ pub enum ConfigCommand {
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// The configuration file (default: $HERD_CONFIG, else /etc/herd/herd.toml)
-    #[arg(long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Print the checked configuration as JSON
     #[arg(long)]
@@ -270,5 +270,30 @@ mod tests {
             }),
             ExitCode::from(2)
         );
+    }
+
+    #[test]
+    fn config_check_takes_dash_c_like_every_other_command() {
+        use clap::Parser as _;
+        let cli =
+            crate::Cli::try_parse_from(["herd", "config", "check", "-c", "/x/herd.toml"]).unwrap();
+        let crate::Command::Config(ConfigArgs {
+            command: ConfigCommand::Check(args),
+        }) = cli.command
+        else {
+            panic!("parsed as another command: {:?}", cli.command);
+        };
+        assert_eq!(Some(PathBuf::from("/x/herd.toml")), args.config);
+    }
+
+    #[test]
+    fn herd_help_says_what_herd_is_not_how_the_crate_is_built() {
+        use clap::CommandFactory as _;
+        let help = crate::Cli::command().render_help().to_string();
+        assert!(
+            help.starts_with("herd: a high-availability cluster stack"),
+            "{help}"
+        );
+        assert!(!help.contains("clap"), "{help}");
     }
 }

@@ -19,8 +19,17 @@ pub struct KeygenArgs {
     pub force: bool,
 }
 
-/// Runs `herd keygen`: exit 0 when written, 2 when the file exists, 1 on other failures.
+/// Runs `herd keygen`: exit 0 when written, 2 when the file exists or is a directory, 1 on
+/// other failures.
 pub fn run(args: KeygenArgs) -> ExitCode {
+    if args.file.is_dir() {
+        eprintln!(
+            "herd keygen: {}: is a directory; give the key file's path, e.g. {}",
+            args.file.display(),
+            args.file.join("cluster.key").display()
+        );
+        return ExitCode::from(2);
+    }
     let written = ClusterKey::generate().and_then(|key| key.write(&args.file, args.force));
     match written {
         Ok(()) => {
@@ -73,5 +82,18 @@ mod tests {
             ExitCode::SUCCESS
         );
         assert_ne!(ClusterKey::load(&file).unwrap(), first);
+    }
+
+    #[test]
+    fn keygen_into_a_directory_is_bad_input_even_with_force() {
+        let dir = tempfile::tempdir().unwrap();
+        for force in [false, true] {
+            let args = KeygenArgs {
+                file: dir.path().to_path_buf(),
+                force,
+            };
+            assert_eq!(ExitCode::from(2), run(args));
+        }
+        assert_eq!(0, std::fs::read_dir(dir.path()).unwrap().count());
     }
 }
