@@ -49,6 +49,8 @@ fn corpus_pass_rate_printout() {
         total += 1;
         if got == want {
             exact += 1;
+        } else if std::env::var("EXACT_FAILING").is_ok() {
+            println!("not exact: {name}");
         }
         let (mut a, mut b) = (got.clone(), want.clone());
         a.sort();
