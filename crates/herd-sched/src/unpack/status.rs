@@ -396,7 +396,12 @@ fn unpack_lrm_resource(
         let c = num(&o.call_id);
         if c < 0 { i64::MAX } else { c }
     });
-    let (role, on_fail) = replay(cluster, ix, node, &ops, false);
+    let (role, mut on_fail) = replay(cluster, ix, node, &ops, false);
+    // Active on a node that is down: fencing takes care of it, no failure handling.
+    let down = !cluster.nodes[node].online && !cluster.nodes[node].maintenance;
+    if role > Role::Stopped && down && cluster.rscs[ix].managed {
+        on_fail = OnFail::Ignore;
+    }
     let rsc = &mut cluster.rscs[ix];
     // The last history entry mapped to an instance names it (promotion scores use it).
     rsc.history_name = Some(lrm.id.clone());
