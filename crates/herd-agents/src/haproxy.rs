@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::daemon::{Daemon, signal};
-use crate::meta::{ActionSpec, AgentSpec, ParamSpec};
+use crate::meta::{AgentSpec, ParamSpec};
 use crate::params::{ParamError, Params};
 use crate::service::{self, Common, Service, split_args, tcp_check};
 use crate::{AgentFuture, AgentOutcome, AgentRequest, NativeAgent, ocf};
@@ -111,38 +111,7 @@ pub(crate) static SPEC: AgentSpec = AgentSpec {
             default: Some("true"),
         },
     ],
-    actions: &[
-        ActionSpec {
-            name: "start",
-            timeout: "20s",
-            interval: None,
-        },
-        ActionSpec {
-            name: "stop",
-            timeout: "20s",
-            interval: None,
-        },
-        ActionSpec {
-            name: "monitor",
-            timeout: "20s",
-            interval: Some("10s"),
-        },
-        ActionSpec {
-            name: "reload",
-            timeout: "20s",
-            interval: None,
-        },
-        ActionSpec {
-            name: "validate-all",
-            timeout: "20s",
-            interval: None,
-        },
-        ActionSpec {
-            name: "meta-data",
-            timeout: "5s",
-            interval: None,
-        },
-    ],
+    actions: service::SERVICE_ACTIONS,
 };
 
 impl NativeAgent for Haproxy {

@@ -17,7 +17,43 @@ use tokio::time::Instant;
 use nix::sys::signal::Signal;
 
 use crate::daemon::{Daemon, LOG_BYTES_MAX, alive, file_digest, signal};
+use crate::meta::ActionSpec;
 use crate::{AgentOutcome, ocf};
+
+/// The actions of a daemon agent (haproxy, dnsmasq) with their advised timeouts, as its
+/// meta-data lists them: what [`run`] answers, plus meta-data.
+pub(crate) const SERVICE_ACTIONS: &[ActionSpec] = &[
+    ActionSpec {
+        name: "start",
+        timeout: "20s",
+        interval: None,
+    },
+    ActionSpec {
+        name: "stop",
+        timeout: "20s",
+        interval: None,
+    },
+    ActionSpec {
+        name: "monitor",
+        timeout: "20s",
+        interval: Some("10s"),
+    },
+    ActionSpec {
+        name: "reload",
+        timeout: "20s",
+        interval: None,
+    },
+    ActionSpec {
+        name: "validate-all",
+        timeout: "20s",
+        interval: None,
+    },
+    ActionSpec {
+        name: "meta-data",
+        timeout: "5s",
+        interval: None,
+    },
+];
 
 const DIGEST_FILE: &str = "config.digest";
 /// Digest of a changed config file the daemon refused (so it is not retried every monitor).

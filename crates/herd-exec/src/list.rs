@@ -74,6 +74,39 @@ fn systemd_units() -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// The OCF agents under `ocf_root` plus herd's native ones, of one provider or all; an
+/// unknown provider is an error that lists the providers there are.
+fn ocf_agents(ocf_root: &Path, provider: Option<&str>) -> Result<Vec<AgentSpec>, ExecError> {
+    let mut names = providers(ocf_root).unwrap_or_default();
+    names.push("herd".to_owned());
+    names.sort();
+    names.dedup();
+    if let Some(want) = provider
+        && !names.iter().any(|p| p == want)
+    {
+        return Err(ExecError::UnknownAgent {
+            spec: format!("ocf:{want}"),
+            why: format!(
+                "unknown OCF provider {want:?} (providers here: {})",
+                names.join(", ")
+            ),
+        });
+    }
+    let mut agents = Vec::new();
+    for name in names
+        .iter()
+        .filter(|p| provider.is_none_or(|want| want == p.as_str()))
+    {
+        let kinds = if name == "herd" {
+            native::names().into_iter().map(str::to_owned).collect()
+        } else {
+            executables(&ocf_root.join("resource.d").join(name))?
+        };
+        agents.extend(kinds.iter().map(|kind| AgentSpec::ocf(name, kind)));
+    }
+    Ok(agents)
+}
+
 impl Executor {
     /// Lists agents; `filter` is `CLASS` or `ocf:PROVIDER` (`None`: everything).
     pub fn list_agents(&self, filter: Option<&str>) -> Result<AgentList, ExecError> {
@@ -86,7 +119,7 @@ impl Executor {
                 Some(_) => {
                     return Err(ExecError::BadSpec {
                         spec: filter.unwrap_or_default().to_owned(),
-                        why: "list takes ocf, ocf:PROVIDER, lsb or systemd".to_owned(),
+                        why: "not a class; list takes ocf, ocf:PROVIDER, lsb or systemd".to_owned(),
                     });
                 }
             };
@@ -94,33 +127,7 @@ impl Executor {
         let config = self.config();
         let mut list = AgentList::default();
         if wants(Class::Ocf) {
-            let mut names = providers(&config.ocf_root).unwrap_or_default();
-            names.push("herd".to_owned());
-            names.sort();
-            names.dedup();
-            for name in names
-                .iter()
-                .filter(|p| provider.is_none_or(|want| want == p.as_str()))
-            {
-                let kinds = if name == "herd" {
-                    native::names().into_iter().map(str::to_owned).collect()
-                } else {
-                    executables(&config.ocf_root.join("resource.d").join(name))?
-                };
-                list.agents
-                    .extend(kinds.iter().map(|kind| AgentSpec::ocf(name, kind)));
-            }
-            if let Some(want) = provider
-                && !names.iter().any(|p| p == want)
-            {
-                return Err(ExecError::UnknownAgent {
-                    spec: format!("ocf:{want}"),
-                    why: format!(
-                        "unknown OCF provider {want:?} (providers here: {})",
-                        names.join(", ")
-                    ),
-                });
-            }
+            list.agents.extend(ocf_agents(&config.ocf_root, provider)?);
         }
         if wants(Class::Lsb) {
             let scripts = executables(&config.lsb_dir).unwrap_or_default();

@@ -136,3 +136,20 @@ async fn mistyped_parameter_is_refused_with_the_closest_declared_name() {
         "{err}"
     );
 }
+
+#[test]
+fn listing_an_unknown_class_or_provider_names_what_there_is() {
+    let fx = Fixture::new();
+    let exec = fx.executor();
+    let class = exec.list_agents(Some("bogus")).unwrap_err().to_string();
+    assert!(
+        class.contains("\"bogus\": not a class; list takes ocf"),
+        "{class}"
+    );
+    let provider = exec.list_agents(Some("ocf:nope")).unwrap_err().to_string();
+    assert!(
+        provider.contains("unknown OCF provider \"nope\""),
+        "{provider}"
+    );
+    assert!(provider.contains("herd"), "{provider}");
+}

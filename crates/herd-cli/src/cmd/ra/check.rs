@@ -192,53 +192,7 @@ async fn drive(checker: &mut Checker<'_>, promote: bool, demote: bool, validate:
                 "starting a started resource must return 0",
             )
             .await;
-        match (promote, demote) {
-            (true, true) => {
-                checker
-                    .step("promote", Action::Promote, SUCCESS, "promote must return 0")
-                    .await;
-                checker
-                    .step(
-                        "monitor when promoted",
-                        Action::Monitor,
-                        &[8],
-                        "a promoted resource's monitor must return 8",
-                    )
-                    .await;
-                checker
-                    .step(
-                        "promote again",
-                        Action::Promote,
-                        SUCCESS,
-                        "promote must be idempotent",
-                    )
-                    .await;
-                checker
-                    .step("demote", Action::Demote, SUCCESS, "demote must return 0")
-                    .await;
-                checker
-                    .step(
-                        "monitor when demoted",
-                        Action::Monitor,
-                        SUCCESS,
-                        "an unpromoted resource's monitor must return 0",
-                    )
-                    .await;
-                checker
-                    .step(
-                        "demote again",
-                        Action::Demote,
-                        SUCCESS,
-                        "demote must be idempotent",
-                    )
-                    .await;
-            }
-            (false, false) => {}
-            _ => {
-                let problem = "the meta-data advertises only one of promote and demote: a promotable agent needs both";
-                checker.note("promote/demote pair", false, Some(problem.to_owned()));
-            }
-        }
+        check_promotion(checker, promote, demote).await;
     }
     checker
         .step(
@@ -264,6 +218,59 @@ async fn drive(checker: &mut Checker<'_>, promote: bool, demote: bool, validate:
             "stopping a stopped resource must return 0",
         )
         .await;
+}
+
+/// Promote, monitor (8), promote again, demote, monitor (0), demote again: for an agent that
+/// advertises both actions; one without the other is a problem of its own.
+async fn check_promotion(checker: &mut Checker<'_>, promote: bool, demote: bool) {
+    const SUCCESS: &[i32] = &[0];
+    match (promote, demote) {
+        (true, true) => {
+            checker
+                .step("promote", Action::Promote, SUCCESS, "promote must return 0")
+                .await;
+            checker
+                .step(
+                    "monitor when promoted",
+                    Action::Monitor,
+                    &[8],
+                    "a promoted resource's monitor must return 8",
+                )
+                .await;
+            checker
+                .step(
+                    "promote again",
+                    Action::Promote,
+                    SUCCESS,
+                    "promote must be idempotent",
+                )
+                .await;
+            checker
+                .step("demote", Action::Demote, SUCCESS, "demote must return 0")
+                .await;
+            checker
+                .step(
+                    "monitor when demoted",
+                    Action::Monitor,
+                    SUCCESS,
+                    "an unpromoted resource's monitor must return 0",
+                )
+                .await;
+            checker
+                .step(
+                    "demote again",
+                    Action::Demote,
+                    SUCCESS,
+                    "demote must be idempotent",
+                )
+                .await;
+        }
+        (false, false) => {}
+        _ => {
+            let problem = "the meta-data advertises only one of promote and demote: a promotable agent needs both";
+            checker.note("promote/demote pair", false, Some(problem.to_owned()));
+        }
+    }
 }
 
 /// Checks an agent; `Err` is the exit code of an input error already printed.
