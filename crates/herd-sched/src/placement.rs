@@ -15,7 +15,15 @@ pub(crate) fn assign_all(c: &mut Cluster) {
     // Highest priority first; then the best score on the current node; then the best
     // score on any node (nodes in name order); else configuration order.
     let n = c.nodes.len();
-    let tables: Vec<Vec<Score>> = order.iter().map(|&r| sort_table(c, r)).collect();
+    let tables: Vec<Vec<Score>> = order
+        .iter()
+        .map(|&r| {
+            let t = crate::utilization::sort_scores(c, r);
+            t.into_iter()
+                .map(|s| s.unwrap_or(Score::MINUS_INFINITY))
+                .collect()
+        })
+        .collect();
     let current: Vec<Option<NodeIx>> = order
         .iter()
         .map(|&r| {
@@ -98,39 +106,6 @@ pub(crate) fn assign_all(c: &mut Cluster) {
     for i in idx {
         assign(c, order[i], None);
     }
-}
-
-/// The node scores used to order assignment: a resource's own scores plus those of the
-/// resources it is colocated with (a group: the sum of its members').
-fn sort_table(c: &Cluster, r: RscIx) -> Vec<Score> {
-    let n = c.nodes.len();
-    let mut out = vec![Score::ZERO; n];
-    let members: Vec<RscIx> = match c.rscs[r].variant {
-        Variant::Group => c.primitives(r),
-        _ => vec![r],
-    };
-    for m in members {
-        for (x, slot) in out.iter_mut().enumerate() {
-            *slot += c.rscs[m].allowed[x].unwrap_or(Score::MINUS_INFINITY);
-        }
-    }
-    for &ci in &c.rscs[r].this_with {
-        let col = &c.colocations[ci];
-        if c.rscs[col.primary].parent == Some(r) || c.rscs[col.dependent].parent == Some(r) {
-            continue;
-        }
-        let f = col.score.value() as f64 / 1e6;
-        for (x, slot) in out.iter_mut().enumerate() {
-            let s = c.rscs[col.primary].allowed[x]
-                .unwrap_or(Score::MINUS_INFINITY)
-                .value() as f64
-                * f;
-            if f > 0.0 {
-                *slot += Score::new(s.round() as i64);
-            }
-        }
-    }
-    out
 }
 
 fn apply_stickiness(c: &mut Cluster) {

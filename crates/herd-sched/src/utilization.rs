@@ -183,6 +183,119 @@ fn add_utilization(c: &Cluster, r: RscIx, all: &[RscIx], need: &mut Need) {
     }
 }
 
+/// The node scores that order resources for assignment under a placement strategy: a
+/// resource's own scores (a group: its last member's) plus, recursively, those of what it
+/// is colocated with, scaled by each colocation's score (Pacemaker's "this with" merge).
+/// `None` marks a node the resource has no score for.
+pub(crate) fn sort_scores(c: &Cluster, r: RscIx) -> Vec<Option<Score>> {
+    let mut merging = vec![false; c.rscs.len()];
+    let mut table = None;
+    merge_this_with(c, r, &mut table, None, 1.0, false, &mut merging);
+    table.unwrap_or_else(|| vec![None; c.nodes.len()])
+}
+
+type Table = Vec<Option<Score>>;
+
+fn merge_this_with(
+    c: &Cluster,
+    r: RscIx,
+    nodes: &mut Option<Table>,
+    attr: Option<&str>,
+    factor: f64,
+    active: bool,
+    merging: &mut Vec<bool>,
+) {
+    if merging[r] {
+        return;
+    }
+    merging[r] = true;
+    let rsc = &c.rscs[r];
+    let work = if rsc.variant == Variant::Group {
+        // Starting fresh: the last member (its colocation chain reaches the others);
+        // merging into a table: the first member.
+        let member = if nodes.is_none() {
+            rsc.children.last()
+        } else {
+            rsc.children.first()
+        };
+        match member {
+            Some(&m) => {
+                let mut t = nodes.clone();
+                merge_this_with(c, m, &mut t, attr, factor, active, merging);
+                t
+            }
+            None => None,
+        }
+    } else {
+        match nodes {
+            None => Some(rsc.allowed.clone()),
+            Some(t) => Some(add_matching(c, r, t, attr, factor)),
+        }
+    };
+    let Some(mut work) = work else {
+        merging[r] = false;
+        return;
+    };
+    let any_available = (0..c.nodes.len())
+        .any(|n| c.nodes[n].available() && work[n].is_some_and(|s| s.value() >= 0));
+    if any_available {
+        let sign = if factor < 0.0 { -1.0 } else { 1.0 };
+        for &ci in &rsc.this_with {
+            let col = &c.colocations[ci];
+            let f = sign * col.score.value() as f64 / 1_000_000.0;
+            let mut t = Some(work);
+            merge_this_with(
+                c,
+                col.primary,
+                &mut t,
+                col.node_attribute.as_deref(),
+                f,
+                true,
+                merging,
+            );
+            work = t.expect("merging keeps a table it was given");
+        }
+    } else if active {
+        merging[r] = false;
+        return;
+    }
+    *nodes = Some(work);
+    merging[r] = false;
+}
+
+/// Adds `factor` times `r`'s best score among nodes sharing each node's `attr` value.
+fn add_matching(c: &Cluster, r: RscIx, nodes: &Table, attr: Option<&str>, factor: f64) -> Table {
+    let value_of = |n: NodeIx| match attr {
+        None | Some("#uname") => Some(c.nodes[n].name.as_str()),
+        Some(a) => c.nodes[n].attrs.get(a).map(String::as_str),
+    };
+    let mut out = nodes.clone();
+    for n in 0..c.nodes.len() {
+        let Some(w) = nodes[n] else { continue };
+        let value = value_of(n);
+        let score = (0..c.nodes.len())
+            .filter(|&m| value.is_some() && value_of(m) == value && c.nodes[m].available())
+            .filter_map(|m| c.rscs[r].allowed[m])
+            .max()
+            .unwrap_or(Score::MINUS_INFINITY)
+            .value();
+        if factor < 0.0 && score < 0 {
+            continue;
+        }
+        let f = factor * score as f64;
+        let mut add = if f < 0.0 {
+            (f - 0.5) as i64
+        } else {
+            (f + 0.5) as i64
+        };
+        if add == 0 && score != 0 {
+            add = if factor > 0.0 { 1 } else { -1 };
+        }
+        out[n] = Some(w + Score::new(add));
+    }
+    out
+}
+
 pub(crate) fn consume(c: &mut Cluster, r: RscIx, n: NodeIx) {
     if c.options.placement_strategy == "default" {
         return;
@@ -224,6 +337,17 @@ mod tests {
         resources: &str,
         constraints: &str,
     ) -> Vec<String> {
+        plan_running(strategy, nodes, resources, constraints, &[])
+    }
+
+    /// As `plan`, with `(node, resource)` pairs started before.
+    fn plan_running(
+        strategy: &str,
+        nodes: &[(&str, i64)],
+        resources: &str,
+        constraints: &str,
+        running: &[(&str, &str)],
+    ) -> Vec<String> {
         let names: Vec<&str> = nodes.iter().map(|(n, _)| *n).collect();
         let nodes: String = nodes
             .iter()
@@ -236,8 +360,17 @@ mod tests {
         let status: String = names
             .iter()
             .map(|n| {
+                let lrms: String = running
+                    .iter()
+                    .filter(|(node, _)| node == n)
+                    .map(|(_, r)| {
+                        format!(
+                            r#"<lrm_resource id="{r}" class="ocf" provider="heartbeat" type="Dummy"><lrm_rsc_op id="{r}_start_0" operation="start" interval="0" call-id="2" rc-code="0" op-status="0" transition-key="1:1:0:abc" last-rc-change="1699999900"/></lrm_resource>"#
+                        )
+                    })
+                    .collect();
                 format!(
-                    r#"<node_state id="{n}" uname="{n}" in_ccm="true" crmd="online" join="member" expected="member"/>"#
+                    r#"<node_state id="{n}" uname="{n}" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="{n}"><lrm_resources>{lrms}</lrm_resources></lrm></node_state>"#
                 )
             })
             .collect();
@@ -354,6 +487,32 @@ mod tests {
                 "Start m1 ( node1 )",
                 "Start m2 ( node1 )",
                 "Start rsc3 ( node1 )"
+            ]
+        );
+    }
+
+    #[test]
+    fn group_whose_current_node_is_banned_through_a_colocation_is_placed_after_others() {
+        // Group g's current node is banned for z, which g must run with: g sorts after b,
+        // so b keeps node2 and g (with z) goes to the remaining node.
+        let sticky = r#"<nvpair id="s" name="resource-stickiness" value="INFINITY"/>"#;
+        let group = format!(
+            r#"<group id="g">{}{}</group>"#,
+            prim("a1", 1, sticky),
+            prim("a2", 0, sticky)
+        );
+        let rscs = group + &prim("b", 1, sticky) + &prim("z", 0, "");
+        let cons = with("g", "z")
+            + r#"<rsc_location id="z-not-1" rsc="z" node="node1" score="-INFINITY"/>"#;
+        let nodes = [("node1", 1), ("node2", 1), ("node3", 1)];
+        let running = [("node1", "a1"), ("node1", "a2"), ("node2", "b")];
+        let got = plan_running("utilization", &nodes, &rscs, &cons, &running);
+        assert_eq!(
+            got,
+            [
+                "Move a1 ( node1 -> node3 )",
+                "Move a2 ( node1 -> node3 )",
+                "Start z ( node3 )"
             ]
         );
     }
