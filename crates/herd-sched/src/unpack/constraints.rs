@@ -643,9 +643,14 @@ fn ticket(input: &Input, cluster: &mut Cluster, t: &TicketDef) {
             }
             continue;
         }
-        // Promoted-role tickets under loss-policy=demote (or in standby) only forbid
-        // promotion; otherwise losing the ticket stops the resource.
-        if role == Some(Role::Promoted) && (policy == "demote" || granted) {
+        // Promoted-role tickets under loss-policy=demote only forbid promotion; so does
+        // loss-policy=fence while the resource is not promoted. Otherwise losing the
+        // ticket stops the resource.
+        let promoted_now = prims
+            .iter()
+            .any(|&p| cluster.rscs[p].role == Role::Promoted);
+        let fence_filtered = policy == "fence" && !granted && !promoted_now;
+        if role == Some(Role::Promoted) && (policy == "demote" || fence_filtered) {
             for n in 0..cluster.nodes.len() {
                 add_location(cluster, rsc, n, Score::MINUS_INFINITY, Some(Role::Promoted));
             }
