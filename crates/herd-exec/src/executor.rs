@@ -4,6 +4,7 @@
 //!
 //! Recurring monitors are in [`crate::recurring`], the lease-loss stop in
 //! [`crate::stop_all`]; the processes themselves in [`crate::process`].
+//! I/O: none of its own beyond what it calls (processes, history files, meta-data runs).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};

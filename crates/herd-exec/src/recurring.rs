@@ -3,6 +3,8 @@
 //! lock and node slots as any action. A result whose rc differs from the previous one (and
 //! the first) is broadcast as a [`MonitorEvent`]; repeats are neither broadcast nor written
 //! to the history.
+//!
+//! Not here: the agent runs themselves (they go through the executor); no I/O of its own.
 
 use std::time::Duration;
 

@@ -2,6 +2,9 @@
 //! every action in flight is aborted (its process group gets SIGTERM, then SIGKILL), and
 //! every resource the history calls active is stopped, all at once (no node slot limit),
 //! each stop's timeout cut to what is left before the deadline.
+//!
+//! Not here: the lease (herd-daemon decides when to call it and reports it). I/O: signals to
+//! the running process groups and the stops, through [`crate::process`].
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -1,6 +1,8 @@
 //! LSB init scripts: `/etc/init.d/NAME start|stop|status|restart|force-reload`, no
 //! parameters; `status` codes are mapped to OCF ([`crate::rc::lsb_to_ocf`]) and meta-data
 //! is made up from the script's `### BEGIN INIT INFO` header.
+//!
+//! I/O: reads the script (its header); the run goes through [`crate::process`].
 
 use std::path::PathBuf;
 

@@ -1,6 +1,8 @@
 //! herd's native agents (`ocf:herd:TYPE`, crate herd-agents), run in-process under the same
 //! timeout, cancellation, history and limits as script agents. Each resource instance gets
 //! its own runtime directory `RUNTIME_ROOT/INSTANCE`.
+//!
+//! I/O: creates that directory; the agents do their own (see herd-agents).
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,5 +1,7 @@
 //! OCF agents: `$OCF_ROOT/resource.d/PROVIDER/TYPE ACTION`, parameters in the environment
 //! ([`crate::env`]), exit code = OCF rc.
+//!
+//! I/O: checks that the script exists; the run goes through [`crate::process`].
 
 use std::path::PathBuf;
 

@@ -285,18 +285,7 @@ pub(super) async fn check(executor: &Executor, args: &CheckArgs) -> Result<Repor
         false,
     )
     .await?;
-    let timeout_ms = match args
-        .timeout
-        .as_deref()
-        .map(|t| (t, herd_exec::parse_duration_ms(t)))
-    {
-        None => None,
-        Some((_, Some(ms))) => Some(ms),
-        Some((text, None)) => {
-            eprintln!("herd ra check: --timeout {text:?} is not a time (use 20s, 500ms, 2min)");
-            return Err(ExitCode::from(2));
-        }
-    };
+    let timeout_ms = super::exec::parse_time("check", "timeout", args.timeout.as_deref())?;
     let base = prepared.request;
     let mut checker = Checker {
         executor,

@@ -114,12 +114,23 @@ fn hint_options(
         .collect()
 }
 
-fn parse_time(command: &str, what: &str, text: Option<&str>) -> Result<Option<u64>, ExitCode> {
+/// Parses `--timeout`/`--interval` (`20s`, `500ms`, `2min`, a bare number is seconds); a
+/// zero timeout is refused, as the agent would be killed before it starts.
+pub(super) fn parse_time(
+    command: &str,
+    what: &str,
+    text: Option<&str>,
+) -> Result<Option<u64>, ExitCode> {
     let Some(text) = text else { return Ok(None) };
-    parse_duration_ms(text).map(Some).ok_or_else(|| {
-        eprintln!("herd ra {command}: --{what} {text:?} is not a time (use 20s, 500ms, 2min)");
+    let bad = |why: &str| {
+        eprintln!("herd ra {command}: --{what} {text:?} {why}");
         ExitCode::from(2)
-    })
+    };
+    match parse_duration_ms(text) {
+        None => Err(bad("is not a time (use 20s, 500ms, 2min)")),
+        Some(0) if what == "timeout" => Err(bad("leaves the agent no time (give more than 0)")),
+        Some(ms) => Ok(Some(ms)),
+    }
 }
 
 pub(super) async fn run(executor: &Executor, args: ExecArgs) -> ExitCode {
@@ -230,6 +241,10 @@ mod tests {
         let mut bad_time = args("ocf:heartbeat:Dummy", "monitor", &[&state]);
         bad_time.timeout = Some("soon".to_owned());
         assert_eq!(ExitCode::from(2), run(&executor, bad_time).await);
+        let mut no_time = args("ocf:heartbeat:Dummy", "monitor", &[&state]);
+        no_time.timeout = Some("0".to_owned());
+        assert_eq!(ExitCode::from(2), run(&executor, no_time).await);
+        assert_eq!(Ok(Some(0)), parse_time("exec", "interval", Some("0")));
     }
 
     #[test]
