@@ -97,6 +97,12 @@ pub(crate) fn set_roles(c: &mut Cluster, clone: RscIx) {
         {
             p = Score::MINUS_INFINITY;
         }
+        // An unmanaged (blocked) promoted instance stays promoted and counts first.
+        let frozen = c.primitives(inst).iter().any(|&x| !c.rscs[x].managed);
+        if frozen && current_role(c, inst) == Role::Promoted {
+            prio.push((inst, Score::INFINITY.value(), Some(node)));
+            continue;
+        }
         for &(r, n, s, role) in &c.role_locations {
             if role == Role::Promoted
                 && n == node
@@ -157,11 +163,14 @@ pub(crate) fn set_roles(c: &mut Cluster, clone: RscIx) {
             set_next(c, inst, Role::Stopped);
             continue;
         };
-        let ok = p >= 0
-            && promoted < max
-            && per_node[node] < node_max
-            && c.nodes[node].available()
-            && !(freeze && current_role(c, inst) < Role::Promoted);
+        let frozen =
+            p >= Score::INFINITY.value() && c.primitives(inst).iter().any(|&x| !c.rscs[x].managed);
+        let ok = frozen
+            || p >= 0
+                && promoted < max
+                && per_node[node] < node_max
+                && c.nodes[node].available()
+                && !(freeze && current_role(c, inst) < Role::Promoted);
         if ok {
             per_node[node] += 1;
             promoted += 1;

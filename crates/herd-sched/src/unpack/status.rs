@@ -635,6 +635,8 @@ fn replay(
                 cluster.rscs[ix].allowed[node] = Some(Score::MINUS_INFINITY);
             }
             "promote" => role = Role::Promoted,
+            // A blocked failed demote leaves the resource promoted (and stuck).
+            "demote" if this_fail == OnFail::Block => role = Role::Promoted,
             "demote" => {
                 role = if rc == 7 {
                     Role::Stopped
@@ -775,8 +777,11 @@ fn apply_fail_counts(cluster: &mut Cluster) {
                 } else {
                     cluster.top_of(ix)
                 };
-                for p in cluster.primitives(target) {
-                    cluster.rscs[p].allowed[node] = Some(Score::MINUS_INFINITY);
+                // The ban covers the resource banned and everything inside it.
+                let mut stack = vec![target];
+                while let Some(x) = stack.pop() {
+                    cluster.rscs[x].allowed[node] = Some(Score::MINUS_INFINITY);
+                    stack.extend(cluster.rscs[x].children.iter().copied());
                 }
             }
         }
