@@ -348,6 +348,18 @@ mod tests {
         constraints: &str,
         running: &[(&str, &str)],
     ) -> Vec<String> {
+        plan_full(strategy, nodes, resources, constraints, running, &[])
+    }
+
+    /// As `plan_running`, with `(node, name, value)` transient node attributes.
+    fn plan_full(
+        strategy: &str,
+        nodes: &[(&str, i64)],
+        resources: &str,
+        constraints: &str,
+        running: &[(&str, &str)],
+        attrs: &[(&str, &str, &str)],
+    ) -> Vec<String> {
         let names: Vec<&str> = nodes.iter().map(|(n, _)| *n).collect();
         let nodes: String = nodes
             .iter()
@@ -369,8 +381,13 @@ mod tests {
                         )
                     })
                     .collect();
+                let nvs: String = attrs
+                    .iter()
+                    .filter(|(node, _, _)| node == n)
+                    .map(|(_, k, v)| format!(r#"<nvpair id="{n}-{k}" name="{k}" value="{v}"/>"#))
+                    .collect();
                 format!(
-                    r#"<node_state id="{n}" uname="{n}" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="{n}"><lrm_resources>{lrms}</lrm_resources></lrm></node_state>"#
+                    r#"<node_state id="{n}" uname="{n}" in_ccm="true" crmd="online" join="member" expected="member"><transient_attributes id="t-{n}"><instance_attributes id="ta-{n}">{nvs}</instance_attributes></transient_attributes><lrm id="{n}"><lrm_resources>{lrms}</lrm_resources></lrm></node_state>"#
                 )
             })
             .collect();
@@ -515,6 +532,28 @@ mod tests {
                 "Start z ( node3 )"
             ]
         );
+    }
+
+    #[test]
+    fn clone_banned_by_a_failed_instance_orders_its_colocated_group_last() {
+        // The clone's instance failed on node1 (threshold 1): the whole clone is banned
+        // there, so g1 (which must run with the clone) sorts after g2 and takes node3
+        // instead of pushing g2 off node2.
+        let sticky = r#"<nvpair id="s" name="resource-stickiness" value="INFINITY"/><nvpair id="t" name="migration-threshold" value="1"/>"#;
+        let g = |id: &str, m: &str| format!(r#"<group id="{id}">{}</group>"#, prim(m, 1, sticky));
+        let clone = format!(r#"<clone id="c">{}</clone>"#, prim("p", 0, sticky));
+        let rscs = g("g1", "m1") + &g("g2", "m2") + &clone;
+        let cons = with("g1", "c") + &with("g2", "c");
+        let nodes = [("node1", 1), ("node2", 1), ("node3", 1)];
+        let running = [
+            ("node1", "m1"),
+            ("node2", "m2"),
+            ("node2", "p"),
+            ("node3", "p"),
+        ];
+        let attrs = [("node1", "fail-count-p", "1")];
+        let got = plan_full("utilization", &nodes, &rscs, &cons, &running, &attrs);
+        assert_eq!(got, ["Move m1 ( node1 -> node3 )"]);
     }
 
     #[test]
