@@ -202,7 +202,19 @@ fn role_of(text: &Option<String>) -> Role {
 }
 
 fn push_colocation(cluster: &mut Cluster, mut c: Colocation) {
-    // A group follows its first member: colocating the group colocates that member.
+    // A group follows its first member: colocating the group colocates that member; a
+    // mandatory colocation binds every member (one that cannot move must not drag the
+    // others along).
+    if cluster.rscs[c.dependent].variant == crate::cluster::Variant::Group
+        && (c.score.is_infinity() || c.score.is_minus_infinity())
+    {
+        let members = cluster.rscs[c.dependent].children.clone();
+        for m in members.into_iter().skip(1) {
+            let mut each = c.clone();
+            each.dependent = m;
+            push_colocation(cluster, each);
+        }
+    }
     while cluster.rscs[c.dependent].variant == crate::cluster::Variant::Group {
         match cluster.rscs[c.dependent].children.first() {
             Some(&m) => c.dependent = m,
