@@ -272,6 +272,11 @@ mod tests {
             " (did you mean ocf:heartbeat:Dummy?)",
             super::super::agent_hint(&executor, &spec)
         );
+        let provider: AgentSpec = "ocf:heartbat:Dummy".parse().unwrap();
+        assert_eq!(
+            " (did you mean ocf:heartbeat:Dummy?)",
+            super::super::agent_hint(&executor, &provider)
+        );
     }
 
     #[tokio::test]

@@ -126,25 +126,36 @@ fn parse_spec(command: &str, text: &str) -> Result<AgentSpec, ExitCode> {
     })
 }
 
-/// ` (did you mean ocf:heartbeat:Dummy?)` when an installed agent of the same class and
-/// provider is named like the unknown `spec`; empty otherwise.
+/// ` (did you mean ocf:heartbeat:Dummy?)` when an installed agent is named like the unknown
+/// `spec`: same class and provider with a close type, or (for a mistyped provider) a close
+/// provider; empty otherwise.
 fn agent_hint(executor: &Executor, spec: &AgentSpec) -> String {
-    let filter = match &spec.provider {
-        Some(provider) => format!("{}:{provider}", spec.class.as_str()),
-        None => spec.class.as_str().to_owned(),
-    };
-    let Ok(list) = executor.list_agents(Some(&filter)) else {
+    let Ok(list) = executor.list_agents(Some(spec.class.as_str())) else {
         return String::new();
     };
-    let kinds = list.agents.iter().map(|agent| agent.kind.as_str());
+    let same_provider = |agent: &&AgentSpec| agent.provider == spec.provider;
+    let mut candidates: Vec<&AgentSpec> = list.agents.iter().filter(same_provider).collect();
+    if candidates.is_empty()
+        && let Some(provider) = &spec.provider
+    {
+        let providers = list
+            .agents
+            .iter()
+            .filter_map(|agent| agent.provider.as_deref());
+        if let Some(close) = herd_exec::closest(provider, providers) {
+            let close = Some(close.to_owned());
+            candidates = list.agents.iter().filter(|a| a.provider == close).collect();
+        }
+    }
+    let kinds = candidates.iter().map(|agent| agent.kind.as_str());
     let Some(kind) = herd_exec::closest(&spec.kind, kinds) else {
         return String::new();
     };
-    let suggestion = AgentSpec {
-        kind: kind.to_owned(),
-        ..spec.clone()
-    };
-    format!(" (did you mean {suggestion}?)")
+    candidates
+        .iter()
+        .find(|agent| agent.kind == kind)
+        .map(|agent| format!(" (did you mean {agent}?)"))
+        .unwrap_or_default()
 }
 
 /// Writes to stdout; a closed pipe (`herd ra list | head`) is not worth a panic.
