@@ -333,7 +333,8 @@ fn build_edges(
             edges.push(Edge {
                 first: a,
                 then: b,
-                runnable_left: false,
+                // A member cannot stop while the next one's stop is blocked.
+                runnable_left: true,
                 implies_then: false,
                 implies_first: true,
                 asymmetric: false,
