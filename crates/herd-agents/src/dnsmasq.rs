@@ -125,12 +125,9 @@ impl NativeAgent for Dnsmasq {
                 let daemon = Daemon::new(&config.common.binary, request.runtime_dir);
                 remember_started_config(&config, &daemon);
             }
-            outcome.unwrap_or_else(|| {
-                AgentOutcome::fail(
-                    ocf::ERR_UNIMPLEMENTED,
-                    format!("dnsmasq: action {:?} is not supported", request.action),
-                )
-            })
+            let outcome =
+                outcome.unwrap_or_else(|| service::unsupported("dnsmasq", request.action));
+            params.warn_unknown(request.action, outcome)
         })
     }
 }

@@ -19,7 +19,7 @@ use crate::daemon::{Daemon, signal};
 use crate::meta::{AgentSpec, ParamSpec};
 use crate::params::{ParamError, Params};
 use crate::service::{self, Common, Service, split_args, tcp_check};
-use crate::{AgentFuture, AgentOutcome, AgentRequest, NativeAgent, ocf};
+use crate::{AgentFuture, AgentOutcome, AgentRequest, NativeAgent};
 
 /// The agent.
 #[derive(Debug)]
@@ -133,20 +133,15 @@ impl NativeAgent for Haproxy {
                 Ok(config) => config,
                 Err(error) => return error.outcome(),
             };
-            match service::run(
+            let outcome = service::run(
                 &config,
                 request.action,
                 request.runtime_dir,
                 request.timeout,
             )
             .await
-            {
-                Some(outcome) => outcome,
-                None => AgentOutcome::fail(
-                    ocf::ERR_UNIMPLEMENTED,
-                    format!("haproxy: action {:?} is not supported", request.action),
-                ),
-            }
+            .unwrap_or_else(|| service::unsupported("haproxy", request.action));
+            params.warn_unknown(request.action, outcome)
         })
     }
 }

@@ -50,6 +50,20 @@ impl<'a> Params<'a> {
             .collect()
     }
 
+    /// `outcome` with a first line warning about the parameters the agent does not know
+    /// (a typo in a CIB resource would otherwise pass silently); meta-data output stays
+    /// bare XML.
+    pub(crate) fn warn_unknown(&self, action: &str, outcome: AgentOutcome) -> AgentOutcome {
+        let unknown = self.unknown();
+        if unknown.is_empty() || action == "meta-data" {
+            return outcome;
+        }
+        outcome.with_prefix(&format!(
+            "warning: unknown parameters ignored: {}",
+            unknown.join(", ")
+        ))
+    }
+
     /// The value, falling back to the meta-data default; None when unset and no default.
     pub(crate) fn opt(&self, name: &'static str) -> Option<&'a str> {
         let given = self
@@ -126,6 +140,22 @@ fn parse_duration(text: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_parameters_are_named_in_a_warning_but_not_in_meta_data() {
+        let values = BTreeMap::from([
+            ("ip".to_owned(), "10.0.0.5".to_owned()),
+            ("interfal".to_owned(), "30s".to_owned()),
+        ]);
+        let params = Params::new(&crate::vip::SPEC, &values);
+        let warned = params.warn_unknown("start", AgentOutcome::ok("started"));
+        assert_eq!(
+            "warning: unknown parameters ignored: interfal\nstarted",
+            warned.output
+        );
+        let xml = params.warn_unknown("meta-data", AgentOutcome::ok("<resource-agent/>"));
+        assert_eq!("<resource-agent/>", xml.output);
+    }
 
     #[test]
     fn durations_accept_plain_milliseconds_and_suffixes() {

@@ -106,6 +106,14 @@ pub(crate) trait Service: Sync {
     ) -> impl Future<Output = Result<String, String>> + Send;
 }
 
+/// The answer to an action a daemon agent does not have (rc 3, OCF_ERR_UNIMPLEMENTED).
+pub(crate) fn unsupported(label: &str, action: &str) -> AgentOutcome {
+    AgentOutcome::fail(
+        ocf::ERR_UNIMPLEMENTED,
+        format!("{label}: action {action:?} is not supported"),
+    )
+}
+
 /// Runs `action`; None when the action is not one of the daemon actions.
 pub(crate) async fn run<S: Service>(
     service: &S,

@@ -60,15 +60,7 @@ impl NativeAgent for Vip {
                     format!("vip: action {other:?} is not supported"),
                 ),
             };
-            let unknown = params.unknown();
-            if unknown.is_empty() {
-                outcome
-            } else {
-                outcome.with_prefix(&format!(
-                    "warning: unknown parameters ignored: {}",
-                    unknown.join(", ")
-                ))
-            }
+            params.warn_unknown(request.action, outcome)
         })
     }
 }
