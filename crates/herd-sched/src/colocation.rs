@@ -81,6 +81,10 @@ pub(crate) fn primary_nodes(c: &Cluster, pri: RscIx, role: Role) -> Option<Vec<N
             let mut out = vec![];
             for &inst in &rsc.children {
                 let i = &c.rscs[inst];
+                // A blocked instance is no partner for colocation.
+                if c.primitives(inst).iter().any(|&p| c.rscs[p].blocked) {
+                    continue;
+                }
                 let assigned = match i.variant {
                     Variant::Group => i
                         .children
