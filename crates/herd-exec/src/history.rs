@@ -88,8 +88,18 @@ pub(crate) fn next_state(previous: ResourceState, result: &OpResult) -> Option<R
     }
 }
 
-/// Percent-escapes a resource id into a file name (ids may hold `:` for clone instances).
+/// The history file of a resource: its escaped id plus `.json`.
 fn file_name(resource: &str) -> String {
+    format!("{}.json", escape_id(resource))
+}
+
+/// Percent-escapes a resource id into one safe path component (ids may hold `:` for clone
+/// instances): never empty, never `.` or `..`, never a `/`. Used for history files and the
+/// native agents' runtime directories.
+pub(crate) fn escape_id(resource: &str) -> String {
+    if resource.is_empty() {
+        return "%".to_owned();
+    }
     let mut name = String::new();
     for (i, byte) in resource.bytes().enumerate() {
         let plain = byte.is_ascii_alphanumeric()
@@ -101,7 +111,6 @@ fn file_name(resource: &str) -> String {
             name.push_str(&format!("%{byte:02X}"));
         }
     }
-    name.push_str(".json");
     name
 }
 

@@ -1,6 +1,6 @@
 //! herd's native agents (`ocf:herd:TYPE`, crate herd-agents), run in-process under the same
 //! timeout, cancellation, history and limits as script agents. Each resource instance gets
-//! its own runtime directory `RUNTIME_ROOT/INSTANCE`.
+//! its own runtime directory `RUNTIME_ROOT/INSTANCE` (the id escaped into one path component).
 //!
 //! I/O: creates that directory; the agents do their own (see herd-agents).
 
@@ -29,7 +29,9 @@ pub(crate) fn names() -> Vec<&'static str> {
 
 /// The runtime directory of one resource instance.
 pub(crate) fn runtime_dir(config: &ExecConfig, instance: &str) -> PathBuf {
-    config.runtime_root.join(instance.replace('/', "%2F"))
+    config
+        .runtime_root
+        .join(crate::history::escape_id(instance))
 }
 
 async fn until_aborted(mut abort: tokio::sync::watch::Receiver<bool>) {
@@ -87,5 +89,23 @@ pub(crate) async fn run(call: &Call<'_>) -> RawResult {
             ExecStatus::Cancelled,
             "cancelled while running".to_owned(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_dirs_stay_one_level_under_the_runtime_root() {
+        let config = ExecConfig::default();
+        let root = &config.runtime_root;
+        assert_eq!(root.join("web:0"), runtime_dir(&config, "web:0"));
+        for hostile in ["..", ".", "", "a/../../b", "/etc"] {
+            let dir = runtime_dir(&config, hostile);
+            assert_eq!(Some(root.as_path()), dir.parent(), "{hostile:?} -> {dir:?}");
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(!name.starts_with('.') && !name.contains('/'), "{name}");
+        }
     }
 }
