@@ -105,29 +105,51 @@ fn colocated(c: &Cluster, r: RscIx, orig: RscIx, out: &mut Vec<RscIx>) {
         }
     }
     out.push(r);
-    for &ci in &c.rscs[r].this_with {
+    // Colocations naming a group are kept on its first member: reaching that member
+    // reaches the group (and what is colocated with the group as a whole).
+    if let Some(g) = c.rscs[r].parent
+        && c.rscs[g].variant == Variant::Group
+        && c.rscs[g].children.first() == Some(&r)
+    {
+        colocated(c, g, orig, out);
+    }
+    // A clone instance also carries its clone's colocations.
+    let clone = c.rscs[r]
+        .parent
+        .filter(|&p| c.rscs[p].variant == Variant::Clone);
+    let this_with = c.rscs[r]
+        .this_with
+        .iter()
+        .chain(clone.map_or(&[][..], |p| &c.rscs[p].this_with[..]));
+    for &ci in this_with {
         let col = &c.colocations[ci];
-        if col.primary == orig || !col.score.is_infinity() || col.score.value() < 0 {
+        if col.primary == orig || !col.score.is_infinity() {
             continue;
         }
+        let dep = if Some(col.dependent) == clone { r } else { col.dependent };
         if matches!(
-            colocation_affects(c, r, col.primary, col, true),
+            colocation_affects(c, dep, col.primary, col, true),
             Affects::Location
         ) {
             colocated(c, col.primary, orig, out);
         }
     }
-    for &ci in &c.rscs[r].with_this {
+    let with_this = c.rscs[r]
+        .with_this
+        .iter()
+        .chain(clone.map_or(&[][..], |p| &c.rscs[p].with_this[..]));
+    for &ci in with_this {
         let col = &c.colocations[ci];
         let dep = col.dependent;
-        if dep == orig || !col.score.is_infinity() || col.score.value() < 0 {
+        if dep == orig || !col.score.is_infinity() {
             continue;
         }
         let is_clone = |x: RscIx| c.rscs[x].variant == Variant::Clone;
         if is_clone(r) && !is_clone(dep) {
             continue;
         }
-        if matches!(colocation_affects(c, dep, r, col, true), Affects::Location) {
+        let pri = if Some(col.primary) == clone { r } else { col.primary };
+        if matches!(colocation_affects(c, dep, pri, col, true), Affects::Location) {
             colocated(c, dep, orig, out);
         }
     }
