@@ -126,7 +126,11 @@ fn colocated(c: &Cluster, r: RscIx, orig: RscIx, out: &mut Vec<RscIx>) {
         if col.primary == orig || !col.score.is_infinity() {
             continue;
         }
-        let dep = if Some(col.dependent) == clone { r } else { col.dependent };
+        let dep = if Some(col.dependent) == clone {
+            r
+        } else {
+            col.dependent
+        };
         if matches!(
             colocation_affects(c, dep, col.primary, col, true),
             Affects::Location
@@ -148,8 +152,15 @@ fn colocated(c: &Cluster, r: RscIx, orig: RscIx, out: &mut Vec<RscIx>) {
         if is_clone(r) && !is_clone(dep) {
             continue;
         }
-        let pri = if Some(col.primary) == clone { r } else { col.primary };
-        if matches!(colocation_affects(c, dep, pri, col, true), Affects::Location) {
+        let pri = if Some(col.primary) == clone {
+            r
+        } else {
+            col.primary
+        };
+        if matches!(
+            colocation_affects(c, dep, pri, col, true),
+            Affects::Location
+        ) {
             colocated(c, dep, orig, out);
         }
     }
@@ -576,6 +587,70 @@ mod tests {
         let attrs = [("node1", "fail-count-p", "1")];
         let got = plan_full("utilization", &nodes, &rscs, &cons, &running, &attrs);
         assert_eq!(got, ["Move m1 ( node1 -> node3 )"]);
+    }
+
+    #[test]
+    fn resources_colocated_with_a_group_count_with_it() {
+        // r, ga (with r) and gb (with ga) need 6 together: only node2 holds them all.
+        let ga = format!(
+            r#"<group id="ga">{}{}</group>"#,
+            prim("a1", 1, ""),
+            prim("a2", 1, "")
+        );
+        let gb = format!(
+            r#"<group id="gb">{}{}</group>"#,
+            prim("b1", 1, ""),
+            prim("b2", 1, "")
+        );
+        let rscs = prim("r", 2, "") + &ga + &gb;
+        let cons = with("ga", "r") + &with("gb", "ga");
+        let got = plan("utilization", &[("node1", 5), ("node2", 6)], &rscs, &cons);
+        let want = ["r", "a1", "a2", "b1", "b2"].map(|x| format!("Start {x} ( node2 )"));
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn clone_instance_counts_an_instance_of_the_clone_colocated_with_its_clone() {
+        // Each p instance needs room for itself and one c2 instance (a 2-member group):
+        // node1 (2) is too small, so the instances go to node2 and node3 (checked against
+        // crm_simulate).
+        let max = |id: &str| {
+            format!(
+                r#"<meta_attributes id="{id}-m"><nvpair id="{id}-max" name="clone-max" value="2"/></meta_attributes>"#
+            )
+        };
+        let c1 = format!(
+            r#"<clone id="c1">{}{}</clone>"#,
+            max("c1"),
+            prim("p", 1, "")
+        );
+        let q = format!(
+            r#"<group id="q">{}{}</group>"#,
+            prim("q1", 1, ""),
+            prim("q2", 1, "")
+        );
+        let c2 = format!(r#"<clone id="c2">{}{q}</clone>"#, max("c2"));
+        let g = format!(
+            r#"<group id="g">{}{}</group>"#,
+            prim("g1", 1, ""),
+            prim("g2", 1, "")
+        );
+        let cons = with("c2", "c1") + &with("g", "c2");
+        let nodes = [("node1", 2), ("node2", 5), ("node3", 6)];
+        let got = plan("utilization", &nodes, &(c1 + &c2 + &g), &cons);
+        assert_eq!(
+            got,
+            [
+                "Start p:0 ( node2 )",
+                "Start p:1 ( node3 )",
+                "Start q1:0 ( node2 )",
+                "Start q2:0 ( node2 )",
+                "Start q1:1 ( node3 )",
+                "Start q2:1 ( node3 )",
+                "Start g1 ( node2 )",
+                "Start g2 ( node2 )"
+            ]
+        );
     }
 
     #[test]
