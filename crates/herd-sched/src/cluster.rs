@@ -324,6 +324,9 @@ pub(crate) struct Options {
     pub(crate) placement_strategy: String,
     pub(crate) stonith_action: String,
     pub(crate) startup_fencing: bool,
+    /// `shutdown-lock` and `shutdown-lock-limit` (seconds, 0 = none).
+    pub(crate) shutdown_lock: bool,
+    pub(crate) shutdown_lock_limit: i64,
     pub(crate) have_stonith_resource: bool,
     pub(crate) now: i64,
 }

@@ -291,6 +291,7 @@ fn node_state(ns: &cib::NodeState) -> NodeStateDef {
                     provider: r.provider.clone(),
                     agent: r.agent_type.clone(),
                     container: r.container.clone(),
+                    shutdown_lock: r.shutdown_lock,
                     ops: r
                         .ops
                         .iter()

@@ -256,6 +256,8 @@ pub struct LrmResource {
     pub provider: Option<String>,
     pub agent: Option<String>,
     pub container: Option<String>,
+    /// `shutdown-lock`: when the node's shutdown locked the resource there.
+    pub shutdown_lock: Option<i64>,
     pub ops: Vec<LrmOp>,
 }
 

@@ -160,6 +160,8 @@ pub(crate) fn unpack(input: &Input, now: i64) -> Cluster {
             .to_ascii_lowercase(),
         stonith_action: get("stonith-action").unwrap_or("reboot").to_owned(),
         startup_fencing: get("startup-fencing").is_none_or(is_true),
+        shutdown_lock: get("shutdown-lock").is_some_and(is_true),
+        shutdown_lock_limit: get("shutdown-lock-limit").map_or(0, |v| parse_interval_ms(v) / 1000),
         have_stonith_resource: false,
         now,
     };

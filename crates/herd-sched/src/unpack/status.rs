@@ -429,6 +429,29 @@ fn unpack_lrm_resource(
             rsc.role = role;
         }
     }
+    // shutdown-lock: a resource on a node shutting down (or recorded as locked to a node
+    // that shut down, until the lock expires) may run only there.
+    if cluster.options.shutdown_lock
+        && clone_of(cluster, ix).is_none()
+        && cluster.rscs[ix].class != "stonith"
+    {
+        let now = cluster.options.now;
+        let limit = cluster.options.shutdown_lock_limit;
+        let recorded = lrm
+            .shutdown_lock
+            .is_some_and(|t| limit == 0 || now < t + limit);
+        let shutting_down = role > Role::Stopped && cluster.nodes[node].shutdown;
+        if recorded || shutting_down {
+            let top = cluster.top_of(ix);
+            for p in cluster.primitives(top) {
+                for n in 0..cluster.nodes.len() {
+                    if n != node {
+                        cluster.rscs[p].allowed[n] = Some(Score::MINUS_INFINITY);
+                    }
+                }
+            }
+        }
+    }
     // Resources active on a node in maintenance are left alone.
     if role > Role::Stopped && cluster.nodes[node].maintenance {
         cluster.rscs[ix].managed = false;
