@@ -28,10 +28,14 @@ pub enum ExecError {
     MissingParams { spec: String, names: Vec<String> },
     /// Parameter names the agent's meta-data does not declare (typos), each with the closest
     /// declared name when one is near.
-    #[error("{spec}: unknown parameter {names} (`herd ra info {spec}` lists the parameters)", names = describe_unknown(.names))]
+    #[error("{spec}: unknown parameter {names} ({advice})", names = describe_unknown(.names),
+        advice = if *.takes_none { "the agent takes no parameters".to_owned() }
+            else { format!("`herd ra info {spec}` lists the parameters") })]
     UnknownParams {
         spec: String,
         names: Vec<(String, Option<String>)>,
+        /// The agent declares no parameters at all (LSB scripts, systemd units).
+        takes_none: bool,
     },
     /// A history file could not be read or written.
     #[error("operation history {path}: {why}")]

@@ -269,6 +269,7 @@ impl Executor {
             return Err(ExecError::UnknownParams {
                 spec: spec.to_string(),
                 names: unknown,
+                takes_none: metadata.parameters.is_empty(),
             });
         }
         let missing = metadata.missing_required(params);

@@ -79,3 +79,29 @@ async fn systemd_units_give_a_clear_error_where_systemd_does_not_run() {
     );
     assert!(all.agents.iter().any(|a| a.to_string() == "ocf:herd:vip"));
 }
+
+#[tokio::test]
+async fn a_parameter_given_to_an_lsb_script_is_refused_as_it_takes_none() {
+    let fx = Fixture::new();
+    fx.add_init_script("plain", "#!/bin/sh\nexit 0\n");
+    let exec = fx.executor();
+    let params = std::collections::BTreeMap::from([("port".to_owned(), "80".to_owned())]);
+    let err = exec
+        .check_params(&"lsb:plain".parse().unwrap(), &params)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ExecError::UnknownParams {
+                takes_none: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("the agent takes no parameters"),
+        "{err}"
+    );
+}

@@ -69,9 +69,18 @@ pub(super) async fn prepare(
                 );
                 return Err(ExitCode::from(5));
             }
-            Err(ExecError::UnknownParams { spec, names }) => {
+            Err(ExecError::UnknownParams {
+                spec,
+                names,
+                takes_none,
+            }) => {
                 let names = hint_options(command, names, &params);
-                return Err(bad(ExecError::UnknownParams { spec, names }.to_string()));
+                let e = ExecError::UnknownParams {
+                    spec,
+                    names,
+                    takes_none,
+                };
+                return Err(bad(e.to_string()));
             }
             Err(e @ ExecError::MissingParams { .. }) => return Err(bad(e.to_string())),
             Err(e) if warn_metadata => {
