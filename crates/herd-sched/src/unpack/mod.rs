@@ -5,6 +5,7 @@
 //! Not placement or actions. Problems become diagnostics; nothing panics. No I/O.
 
 mod constraints;
+mod history;
 mod resources;
 mod status;
 
