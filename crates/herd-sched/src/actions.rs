@@ -108,8 +108,9 @@ fn primitive_actions(c: &Cluster, r: RscIx) -> Vec<Action> {
         None
     };
     let moving = matches!((rsc.current_node(), next), (Some(a), Some(b)) if a != b);
-    let multiple = rsc.running_on.len() > 1;
-    let mut need_stop = rsc.failed || moving || multiple || rsc.restart_reason.is_some();
+    let multiple = crate::current::multiply_active(c, r);
+    let mut need_stop =
+        rsc.failed || moving || multiple || rsc.restart_reason.is_some() || rsc.force_restart;
     if next.is_none() && rsc.role > Role::Stopped {
         need_stop = true;
     }

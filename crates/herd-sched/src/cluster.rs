@@ -109,6 +109,8 @@ pub(crate) struct Rsc {
     pub(crate) utilization: BTreeMap<String, i64>,
     pub(crate) managed: bool,
     pub(crate) failed: bool,
+    /// Must restart in place (e.g. the container of a failed resource).
+    pub(crate) force_restart: bool,
     /// A failure with on-fail=demote: demote in place, do not promote again now.
     pub(crate) demote_on_failure: bool,
     pub(crate) orphan: bool,
@@ -132,6 +134,8 @@ pub(crate) struct Rsc {
     pub(crate) next_role: Option<Role>,
     pub(crate) target_role: Option<Role>,
     pub(crate) running_on: Vec<NodeIx>,
+    /// The node that counts as current when active on several (see `current`).
+    pub(crate) current_pick: Option<NodeIx>,
     /// Node scores; `None` = not in the allowed table at all.
     pub(crate) allowed: Vec<Option<Score>>,
     pub(crate) assigned: Option<NodeIx>,
@@ -172,6 +176,7 @@ impl Rsc {
             utilization: BTreeMap::new(),
             managed: true,
             failed: false,
+            force_restart: false,
             demote_on_failure: false,
             orphan: false,
             blocked: false,
@@ -194,6 +199,7 @@ impl Rsc {
             next_role: None,
             target_role: None,
             running_on: vec![],
+            current_pick: None,
             allowed: vec![None; nodes],
             assigned: None,
             provisional: true,
@@ -213,7 +219,9 @@ impl Rsc {
     }
 
     pub(crate) fn current_node(&self) -> Option<NodeIx> {
-        self.running_on.first().copied()
+        self.current_pick
+            .filter(|n| self.running_on.contains(n))
+            .or_else(|| self.running_on.first().copied())
     }
 
     pub(crate) fn is_clone_instance(&self) -> bool {

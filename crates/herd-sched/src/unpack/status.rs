@@ -451,6 +451,15 @@ fn process_failure(cluster: &mut Cluster, ix: RscIx, node: NodeIx, on_fail: OnFa
         OnFail::Recover => {
             if active {
                 cluster.rscs[ix].failed = true;
+                // A contained resource's failure restarts its container too.
+                let container = cluster.rscs[ix]
+                    .meta
+                    .get("container")
+                    .and_then(|k| cluster.by_id.get(k))
+                    .copied();
+                if let Some(k) = container.filter(|&k| k != ix) {
+                    cluster.rscs[k].force_restart = true;
+                }
             }
         }
         OnFail::Migrate => {
