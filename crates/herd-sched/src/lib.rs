@@ -12,6 +12,7 @@ mod actions;
 mod clone;
 mod cluster;
 mod colocation;
+mod current;
 #[cfg(test)]
 mod fencing_tests;
 pub mod from_cib;
@@ -110,6 +111,7 @@ pub fn schedule(cib: &herd_cib::Cib, wall_clock_now: i64) -> Transition {
 pub fn schedule_input(input: &input::Input, wall_clock_now: i64) -> Transition {
     let now = input.execution_date.unwrap_or(wall_clock_now);
     let mut cluster = unpack::unpack(input, now);
+    current::pick_current_nodes(&mut cluster);
     placement::assign_all(&mut cluster);
     let plan = actions::create(&cluster);
     let fencing = summary::fence_lines(&cluster, input.dc_uuid.as_deref());
