@@ -180,6 +180,9 @@ fn primitive_actions(c: &Cluster, r: RscIx) -> Vec<Action> {
         if !c.nodes[n].online || c.nodes[n].unclean {
             s.runnable = false;
         }
+        if crate::pending::start_blocked_by_pending_probe(c, r) {
+            s.runnable = false;
+        }
         if let Some(q) = quorum_block(c, r) {
             s.runnable = false;
             s.reason = Some(q.into());

@@ -17,6 +17,7 @@ mod current;
 mod fencing_tests;
 pub mod from_cib;
 pub mod input;
+mod pending;
 mod placement;
 mod promotable;
 mod rules;
