@@ -161,6 +161,14 @@ pub fn load_index(dir: &Path) -> Result<Vec<CaseInfo>, CorpusError> {
     Ok(cases)
 }
 
+/// Seconds since the epoch: "now" for cases without an `execution-date`, as upstream recorded
+/// them with the real clock (date rules such as `gt 2005` must see a present-day date).
+pub fn wall_clock_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// Runs one case. A panic inside the scheduler becomes [`Outcome::Panic`].
 pub fn run_case(dir: &Path, info: &CaseInfo) -> Result<CaseResult, CorpusError> {
     let case_dir = dir.join("dev").join(&info.name);
@@ -176,7 +184,7 @@ pub fn run_case(dir: &Path, info: &CaseInfo) -> Result<CaseResult, CorpusError> 
         Err(error) => (Outcome::ParseError(error.to_string()), Vec::new()),
         Ok((cib, _diagnostics)) => {
             let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                herd_sched::schedule(&cib, 0).summary_lines()
+                herd_sched::schedule(&cib, wall_clock_now()).summary_lines()
             }));
             match run {
                 Ok(got) => (compare(&expected, &got), got),

@@ -27,7 +27,7 @@ fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         let (cib, _diagnostics) = herd_cib::parse_str(&text, &file)?;
         let parsed = started.elapsed();
-        let transition = herd_sched::schedule(&cib, 0);
+        let transition = herd_sched::schedule(&cib, herd_corpus::wall_clock_now());
         let scheduled = started.elapsed() - parsed;
         let lines = transition.summary_lines();
         println!(
