@@ -36,7 +36,11 @@ pub(crate) fn assign_all(c: &mut Cluster) {
     // `balanced`, then by name.
     let mut node_order: Vec<NodeIx> = (0..n).collect();
     node_order.sort_by(|&a, &b| {
-        let cap = if c.options.placement_strategy == "balanced" {
+        // Nodes that cannot run resources (standby, offline...) come last.
+        let usable = c.nodes[b].available().cmp(&c.nodes[a].available());
+        let cap = if usable.is_ne() {
+            usable
+        } else if c.options.placement_strategy == "balanced" {
             crate::utilization::compare_capacity(c, a, b)
         } else {
             std::cmp::Ordering::Equal

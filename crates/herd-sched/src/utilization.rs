@@ -654,6 +654,19 @@ mod tests {
     }
 
     #[test]
+    fn resources_preferring_a_standby_node_are_ordered_after_the_others() {
+        // Both resources like their current node equally; node1 is in standby, so b
+        // (on node2) is placed first and keeps its room, and a has nowhere to go.
+        let sticky = r#"<nvpair id="s" name="resource-stickiness" value="100"/>"#;
+        let rscs = prim("a", 1, sticky) + &prim("b", 1, sticky);
+        let nodes = [("node1", 1), ("node2", 1)];
+        let running = [("node1", "a"), ("node2", "b")];
+        let attrs = [("node1", "standby", "on")];
+        let got = plan_full("balanced", &nodes, &rscs, "", &running, &attrs);
+        assert_eq!(got, ["Stop a ( node1 ) due to node availability"]);
+    }
+
+    #[test]
     fn balanced_strategy_prefers_node_with_more_free_capacity() {
         let rscs = prim("a", 1, "") + &prim("b", 1, "") + &prim("c", 1, "");
         let got = plan("balanced", &[("node1", 2), ("node2", 4)], &rscs, "");
