@@ -118,6 +118,8 @@ pub fn read_document(text: &str, file: &str) -> Result<RawElement, CibError> {
     let mut lines = LineCounter::default();
     let mut stack: Vec<RawElement> = Vec::new();
     let mut root: Option<RawElement> = None;
+    // Non-blank text outside any element: the file is not XML at all (e.g. notes.txt).
+    let mut stray_text = false;
     loop {
         let start = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader
@@ -153,7 +155,9 @@ pub fn read_document(text: &str, file: &str) -> Result<RawElement, CibError> {
                 attach(&mut stack, &mut root, element);
             }
             Event::Text(content) => {
-                push_text(&mut stack, &content.xml_content(XmlVersion::Implicit1_0))
+                let content = content.xml_content(XmlVersion::Implicit1_0);
+                stray_text |= stack.is_empty() && !content.trim().is_empty();
+                push_text(&mut stack, &content);
             }
             Event::CData(content) => {
                 push_text(&mut stack, &content.xml_content(XmlVersion::Implicit1_0));
@@ -179,8 +183,13 @@ pub fn read_document(text: &str, file: &str) -> Result<RawElement, CibError> {
             "document ends inside an element",
         ));
     }
-    root.ok_or_else(|| CibError::Empty {
-        file: file.to_owned(),
+    root.ok_or_else(|| {
+        let file = file.to_owned();
+        if stray_text {
+            CibError::NotXml { file }
+        } else {
+            CibError::Empty { file }
+        }
     })
 }
 

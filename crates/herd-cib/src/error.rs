@@ -26,6 +26,8 @@ pub enum CibError {
     },
     #[error("{file}: the document is empty or has no root element (give a Pacemaker CIB document)")]
     Empty { file: String },
+    #[error("{file}: is not XML (no element found; give a Pacemaker CIB document)")]
+    NotXml { file: String },
     #[error("{file}: not UTF-8 text near byte {offset} (save the CIB as UTF-8)")]
     NotUtf8 { file: String, offset: usize },
     #[error("{file}: document is {size_bytes} bytes, more than the {max_bytes} herd reads")]

@@ -33,6 +33,21 @@ fn a_document_that_is_not_a_cib_is_refused() {
 }
 
 #[test]
+fn plain_text_is_not_xml_rather_than_empty() {
+    let error = parse_str("hello\nthese are notes\n", "notes.txt").expect_err("not xml");
+    assert!(matches!(error, CibError::NotXml { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("notes.txt: is not XML"),
+        "{error}"
+    );
+    // Only a declaration and a comment: XML without a root element, still "empty".
+    assert!(matches!(
+        parse_str("<?xml version=\"1.0\"?>\n<!-- nothing -->\n", "bare.xml"),
+        Err(CibError::Empty { .. })
+    ));
+}
+
+#[test]
 fn unknown_element_is_reported_with_its_line_and_kept() {
     let xml = cib_with(
         "<resources>\n<primitive id=\"a\" class=\"lsb\" type=\"a\">\n\
@@ -297,5 +312,8 @@ fn children_of_leaf_elements_are_reported_and_kept() {
 fn a_second_root_element_is_an_error_on_its_line() {
     let error = parse_str("<cib/>\n<cib/>\n", "two.xml").expect_err("two roots");
     assert!(error.to_string().starts_with("two.xml:2:1:"), "{error}");
-    assert!(error.to_string().contains("after the root element"), "{error}");
+    assert!(
+        error.to_string().contains("after the root element"),
+        "{error}"
+    );
 }
