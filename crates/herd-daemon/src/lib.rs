@@ -90,7 +90,7 @@ pub fn run_with_hooks(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> ExitCod
     match runtime.block_on(serve(config_path, hooks)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
+            // Once, on stderr (where the log goes too): a log line as well would repeat it.
             eprintln!("herd agent: {e}");
             match e {
                 AgentError::Config(_) => ExitCode::from(2),

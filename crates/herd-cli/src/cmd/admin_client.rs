@@ -78,23 +78,24 @@ pub fn request(
     })
 }
 
-/// Runs a request whose answer is `Done` or `Error`, printing the message.
-pub fn run_simple(explicit: Option<&Path>, req: Request) -> std::process::ExitCode {
+/// Runs a request whose answer is `Done` or `Error`, printing the message. Errors are
+/// printed as `COMMAND: message` (e.g. `herd node add: ...`), like every other command.
+pub fn run_simple(command: &str, explicit: Option<&Path>, req: Request) -> std::process::ExitCode {
     match request(explicit, req, Duration::from_secs(60)) {
         Ok(Response::Done { message }) => {
             println!("{message}");
             std::process::ExitCode::SUCCESS
         }
         Ok(Response::Error { message }) => {
-            eprintln!("herd: {message}");
+            eprintln!("{command}: {message}");
             std::process::ExitCode::FAILURE
         }
         Ok(other) => {
-            eprintln!("herd: unexpected answer from the agent: {other:?}");
+            eprintln!("{command}: unexpected answer from the agent: {other:?}");
             std::process::ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("herd: {e}");
+            eprintln!("{command}: {e}");
             e.exit_code()
         }
     }

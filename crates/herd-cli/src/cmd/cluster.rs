@@ -25,8 +25,10 @@ pub enum ClusterAction {
 
 pub fn run(args: ClusterArgs) -> ExitCode {
     match args.action {
-        ClusterAction::Init => {
-            super::admin_client::run_simple(args.config.as_deref(), Request::ClusterInit)
-        }
+        ClusterAction::Init => super::admin_client::run_simple(
+            "herd cluster init",
+            args.config.as_deref(),
+            Request::ClusterInit,
+        ),
     }
 }

@@ -16,7 +16,7 @@ pub struct StatusArgs {
     /// Print JSON: {"cluster", "dc", "quorate", "nodes": [{"name", "state", ...}], ...}
     #[arg(long)]
     pub json: bool,
-    /// Refresh every second until interrupted
+    /// Refresh every second until interrupted (Ctrl-C); shows each change once
     #[arg(long, short = 'w')]
     pub watch: bool,
     /// The configuration file (default: $HERD_CONFIG, else /etc/herd/herd.toml)
@@ -24,49 +24,101 @@ pub struct StatusArgs {
     pub config: Option<PathBuf>,
 }
 
+const COMMAND: &str = "herd status";
+
 pub fn run(args: StatusArgs) -> ExitCode {
-    loop {
-        let code = once(&args);
-        if !args.watch {
-            return code;
+    if args.watch {
+        let mut sleep = || std::thread::sleep(Duration::from_secs(1));
+        return watch(|| fetch(&args), args.json, &mut sleep);
+    }
+    match fetch(&args) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
         }
-        std::thread::sleep(Duration::from_secs(1));
+        Err(failure) => {
+            eprintln!("{COMMAND}: {}", failure.message);
+            failure.code
+        }
     }
 }
 
-fn once(args: &StatusArgs) -> ExitCode {
+/// Why one status request failed, and whether waiting can help.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    code: ExitCode,
+    /// False for a configuration error: it cannot fix itself, `--watch` stops.
+    retry: bool,
+}
+
+/// One answer from the agent, rendered (JSON or the crm_mon-like text).
+fn fetch(args: &StatusArgs) -> Result<String, Failure> {
     let answer = super::admin_client::request(
         args.config.as_deref(),
         Request::Status,
         Duration::from_secs(5),
     );
+    let failure = |message: String| Failure {
+        message,
+        code: ExitCode::FAILURE,
+        retry: true,
+    };
     let status = match answer {
         Ok(Response::Status(status)) => status,
-        Ok(Response::Error { message }) => {
-            eprintln!("herd: {message}");
-            return ExitCode::FAILURE;
-        }
+        Ok(Response::Error { message }) => return Err(failure(message)),
         Ok(other) => {
-            eprintln!("herd: unexpected answer from the agent: {other:?}");
-            return ExitCode::FAILURE;
+            return Err(failure(format!(
+                "unexpected answer from the agent: {other:?}"
+            )));
         }
         Err(e) => {
-            eprintln!("herd: {e}");
-            return e.exit_code();
+            return Err(Failure {
+                message: e.to_string(),
+                code: e.exit_code(),
+                retry: !matches!(e, super::admin_client::ClientError::Config(_)),
+            });
         }
     };
-    if args.watch && !args.json {
-        print!("\x1b[2J\x1b[H");
-    }
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&status).expect("status serializes")
-        );
+    Ok(if args.json {
+        let json = serde_json::to_string_pretty(&status).expect("status serializes");
+        format!("{json}\n")
     } else {
-        print!("{}", human(&status));
+        human(&status)
+    })
+}
+
+/// `--watch`: asks every `sleep`, shows an answer or an error only when it differs from the
+/// last one shown (an agent that is down is reported once, not every second). Returns only on
+/// a configuration error; Ctrl-C ends it otherwise.
+fn watch(
+    mut fetch: impl FnMut() -> Result<String, Failure>,
+    json: bool,
+    sleep: &mut dyn FnMut(),
+) -> ExitCode {
+    let mut shown: Option<Result<String, String>> = None;
+    loop {
+        let now = match fetch() {
+            Ok(text) => Ok(text),
+            Err(failure) if !failure.retry => {
+                eprintln!("{COMMAND}: {}", failure.message);
+                return failure.code;
+            }
+            Err(failure) => Err(failure.message),
+        };
+        if shown.as_ref() != Some(&now) {
+            match &now {
+                Ok(text) if json => print!("{text}"),
+                Ok(text) => print!("\x1b[2J\x1b[H{text}"),
+                Err(message) => {
+                    eprintln!("{COMMAND}: {message} (retrying every second; Ctrl-C to stop)")
+                }
+            }
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            shown = Some(now);
+        }
+        sleep();
     }
-    ExitCode::SUCCESS
 }
 
 /// The crm_mon-like text.
@@ -117,4 +169,28 @@ pub fn human(status: &ClusterStatus) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watch_stops_at_once_on_a_config_error() {
+        let mut asked = 0;
+        let code = watch(
+            || {
+                asked += 1;
+                Err(Failure {
+                    message: "herd.toml: cannot read the configuration file".into(),
+                    code: ExitCode::from(2),
+                    retry: false,
+                })
+            },
+            false,
+            &mut || panic!("a config error cannot fix itself: watch must not wait"),
+        );
+        assert_eq!(code, ExitCode::from(2));
+        assert_eq!(asked, 1);
+    }
 }

@@ -6,10 +6,12 @@
 //! `lease_loss` shows a node stopping its resources when its lease runs out;
 //! `netns` covers partitions between network-namespace hosts (root only); `bad_input` shows
 //! wrong keys, garbage, oversized frames and unknown nodes refused with one log line each;
-//! `links` cuts one of a node's two links (nothing happens) and then both (the node is lost).
+//! `links` cuts one of a node's two links (nothing happens) and then both (the node is lost);
+//! `admin_cli` shows the agent's and the admin commands' errors printed once, named by command.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+mod admin_cli;
 mod agents;
 mod bad_input;
 mod cluster;

@@ -176,5 +176,8 @@ fn witness_catches_a_lagging_survivor_up_and_hands_it_the_dc() {
     let witness = inner(cluster.fast_status(2)).unwrap();
     assert_ne!(dc(&witness).as_deref(), Some("n3"), "{witness}");
     let log = cluster.log(2);
-    assert!(log.contains("handing leadership"), "the witness never led:\n{log}");
+    assert!(
+        log.contains("handing leadership"),
+        "the witness never led:\n{log}"
+    );
 }
