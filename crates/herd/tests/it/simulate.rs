@@ -68,3 +68,36 @@ fn simulate_missing_file_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/cib.xml"));
 }
+
+#[test]
+fn simulate_reports_a_constraint_on_a_missing_resource_once_and_still_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dangling.xml");
+    let xml = std::fs::read_to_string(example()).unwrap().replace(
+        r#"<rsc_location id="prefer-node1" rsc="db""#,
+        r#"<rsc_location id="prefer-node1" rsc="no-such-db""#,
+    );
+    assert!(
+        xml.contains("no-such-db"),
+        "the example changed: fix this test's edit"
+    );
+    std::fs::write(&path, xml).unwrap();
+    let out = Command::new(HERD)
+        .args(["simulate", "-x"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "a dangling reference is a warning, not a failure"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines_naming_it = err.lines().filter(|l| l.contains("no-such-db")).count();
+    assert_eq!(lines_naming_it, 1, "stderr: {err}");
+    assert!(
+        err.contains("dangling.xml:"),
+        "the warning names the file: {err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Recover    haproxy"), "still plans: {text}");
+}

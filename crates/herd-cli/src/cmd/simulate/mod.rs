@@ -48,14 +48,22 @@ pub fn run(args: SimulateArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    for d in diagnostics
+    let reported: Vec<&herd_cib::Diagnostic> = diagnostics
         .iter()
         .filter(|d| d.severity >= herd_cib::Severity::Warning)
-    {
+        .collect();
+    for d in &reported {
         eprintln!("{d}");
     }
     let transition = herd_sched::schedule(&cib, wall_clock());
-    for d in transition.diagnostics() {
+    // Each problem once: the scheduler re-finds some of what the reader already reported
+    // (a constraint naming a missing resource); skip its word on an element already named.
+    let already_reported = |line: u32| line != 0 && reported.iter().any(|d| d.line == line);
+    for d in transition
+        .diagnostics()
+        .iter()
+        .filter(|d| !already_reported(d.line))
+    {
         eprintln!("{name}:{}: {}", d.line, d.message);
     }
     if args.json {
