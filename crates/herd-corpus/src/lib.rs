@@ -166,7 +166,9 @@ pub fn load_index(dir: &Path) -> Result<Vec<CaseInfo>, CorpusError> {
 pub fn wall_clock_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 /// Runs one case. A panic inside the scheduler becomes [`Outcome::Panic`].
