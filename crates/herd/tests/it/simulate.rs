@@ -101,3 +101,31 @@ fn simulate_reports_a_constraint_on_a_missing_resource_once_and_still_plans() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Recover    haproxy"), "still plans: {text}");
 }
+
+#[test]
+fn simulate_executes_actions_in_an_order_that_keeps_the_orderings() {
+    let out = Command::new(HERD)
+        .args(["simulate", "-x"])
+        .arg(example())
+        .arg("-S")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let position = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing from:\n{text}"))
+    };
+    // db -> vip -> haproxy: stops run in reverse, starts forward, all stops first.
+    let stops = [
+        "haproxy         stop",
+        "vip             stop",
+        "db              stop",
+    ];
+    let starts = [
+        "db              start",
+        "vip             start",
+        "haproxy         start",
+    ];
+    let sequence: Vec<usize> = stops.iter().chain(&starts).map(|a| position(a)).collect();
+    assert!(sequence.windows(2).all(|w| w[0] < w[1]), "got:\n{text}");
+}

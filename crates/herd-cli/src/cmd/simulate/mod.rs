@@ -165,37 +165,77 @@ fn split_line(line: &str) -> Option<(String, String, String, String)> {
     ))
 }
 
-/// The actions the transition runs, stops before starts, as `crm_simulate -S` lists them.
+/// The actions the transition runs, as `crm_simulate -S` lists them: in an order that keeps
+/// every ordering of the transition (a resource stops after what depends on it), and
+/// otherwise demotes, stops, migrations, starts, promotions, each in resource order.
 fn executed(t: &Transition) -> Vec<String> {
     let mut out = vec![];
     for (node, _) in &t.fencing {
         out.push(format!("Fencing {node} ({})", t.fence_action));
     }
-    let order = [
-        Task::Demote,
-        Task::Stop,
-        Task::MigrateTo,
-        Task::MigrateFrom,
-        Task::Start,
-        Task::Promote,
-    ];
-    for task in order {
-        for a in t
-            .actions
-            .iter()
-            .filter(|a| a.task == task && !a.optional && a.runnable)
-        {
-            let Some(node) = &a.node else { continue };
-            if a.pseudo {
-                out.push(format!("Pseudo action:   {}_{}_0", a.rsc, a.task.name()));
-            } else {
-                out.push(format!(
-                    "Resource action: {:<15} {} on {node}",
-                    a.rsc,
-                    a.task.name()
-                ));
-            }
+    for index in execution_order(t) {
+        let a = &t.actions[index];
+        if a.optional || !a.runnable {
+            continue;
+        }
+        let Some(node) = &a.node else { continue };
+        if a.pseudo {
+            out.push(format!("Pseudo action:   {}_{}_0", a.rsc, a.task.name()));
+        } else {
+            out.push(format!(
+                "Resource action: {:<15} {} on {node}",
+                a.rsc,
+                a.task.name()
+            ));
         }
     }
     out
+}
+
+/// Indexes of the listed tasks' actions in a topological order of `t.orderings` (Kahn's
+/// algorithm; among ready actions the lowest task rank, then the lowest index, goes first).
+/// Orderings through actions that are not listed still count, so transitive order holds.
+/// Actions caught in an ordering loop come last, in rank order, rather than being lost.
+fn execution_order(t: &Transition) -> Vec<usize> {
+    let rank = |task: Task| match task {
+        Task::Demote => Some(0_u8),
+        Task::Stop => Some(1),
+        Task::MigrateTo => Some(2),
+        Task::MigrateFrom => Some(3),
+        Task::Start => Some(4),
+        Task::Promote => Some(5),
+        _ => None,
+    };
+    let n_actions = t.actions.len();
+    let mut successors: Vec<Vec<usize>> = vec![Vec::new(); n_actions];
+    let mut n_predecessors = vec![0_usize; n_actions];
+    for &(first, then) in &t.orderings {
+        if first < n_actions && then < n_actions && first != then {
+            successors[first].push(then);
+            n_predecessors[then] += 1;
+        }
+    }
+    let key = |index: usize| (rank(t.actions[index].task).unwrap_or(9), index);
+    let mut ready: std::collections::BTreeSet<(u8, usize)> = (0..n_actions)
+        .filter(|&index| n_predecessors[index] == 0)
+        .map(key)
+        .collect();
+    let mut order = Vec::with_capacity(n_actions);
+    let mut placed = vec![false; n_actions];
+    while let Some(next) = ready.pop_first() {
+        let index = next.1;
+        placed[index] = true;
+        order.push(index);
+        for &then in &successors[index] {
+            n_predecessors[then] -= 1;
+            if n_predecessors[then] == 0 {
+                ready.insert(key(then));
+            }
+        }
+    }
+    let mut looped: Vec<usize> = (0..n_actions).filter(|&index| !placed[index]).collect();
+    looped.sort_by_key(|&index| key(index));
+    order.extend(looped);
+    order.retain(|&index| rank(t.actions[index].task).is_some());
+    order
 }
