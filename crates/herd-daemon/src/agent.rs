@@ -1,15 +1,16 @@
-//! The running agent: its state and the periodic loops that make a node part of the cluster.
+//! The running agent: its state, the hello loop and the loops' scheduling.
 //!
 //! - hello loop: every renew interval, greet every peer; the answers drive formation
 //!   (wait-for-all) and the election guard (a node that cannot reach a majority of voters
 //!   does not campaign, our stand-in for Pre-Vote on openraft 0.9).
-//! - lease loop: renew this node's lease with the DC; on expiry report it and run the
-//!   lease-loss hook (stop every resource).
-//! - DC loop: on the leader with a fresh quorum, turn renewals into node states
-//!   (online/suspect/lost) and commit the changes with the DC epoch; a witness leader hands
-//!   leadership away.
+//! - lease loop (`agent/lease.rs`): renew this node's lease with the DC; on expiry report it
+//!   and run the lease-loss hook (stop every resource).
+//! - DC loop (`agent/dc.rs`): on the leader with a fresh quorum, turn renewals into node
+//!   states (online/suspect/lost) and commit the changes with the DC epoch; a witness leader
+//!   hands leadership away.
 //!
-//! I/O: herd-rpc calls and the consensus; all timing is tokio's monotonic clock.
+//! Not here: the lease and DC rules themselves (the submodules), the admin API and RPC
+//! handler. I/O: herd-rpc calls and the consensus; all timing is tokio's monotonic clock.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,11 +18,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use herd_raft::{Command, Consensus, ConsensusStatus, DcEpoch, HerdNode, NodeState, RaftNode};
+use herd_raft::{Consensus, ConsensusStatus, HerdNode, RaftNode};
 use tokio::time::Instant;
 
 use crate::hooks::AgentHooks;
 use crate::wire::{self, ClusterMsg, ClusterReply};
+
+mod dc;
+mod lease;
+
+use dc::DcTracker;
+use lease::Lease;
 
 /// Everything one running agent knows; shared by its loops, the RPC handler and the admin API.
 pub(crate) struct Agent {
@@ -48,99 +55,6 @@ pub(crate) struct Seen {
     pub(crate) at: Instant,
     pub(crate) initialized: bool,
     pub(crate) has_leader: bool,
-}
-
-/// The DC's side of the leases: who renewed when, during this tenure.
-#[derive(Debug)]
-pub(crate) struct DcTracker {
-    pub(crate) epoch: Option<DcEpoch>,
-    /// The epoch whose leadership a quorum confirmed (ReadIndex) after this process saw it;
-    /// a node that restarts believing it leads an old term never acts on that belief.
-    pub(crate) confirmed: Option<DcEpoch>,
-    pub(crate) tenure_start: Instant,
-    pub(crate) last_renew: HashMap<String, Renewal>,
-}
-
-/// The last renewal of one node, as the DC saw it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Renewal {
-    pub(crate) at: Instant,
-    pub(crate) incarnation: u64,
-    /// Start of the current run of renewals without a gap of `suspect_ms`.
-    pub(crate) streak_start: Instant,
-}
-
-/// A node recorded lost must renew without a gap this long before it is online again
-/// (rejoin damping, CLUSTER.md §6.9).
-const REJOIN_STABLE: Duration = Duration::from_secs(2);
-
-/// Ages after which the DC changes a node's state.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Thresholds {
-    pub(crate) suspect: Duration,
-    pub(crate) lost: Duration,
-    pub(crate) rejoin_stable: Duration,
-}
-
-/// This node's own lease.
-#[derive(Debug, Default)]
-pub(crate) struct Lease {
-    pub(crate) expiry: Option<Instant>,
-    /// When the last grant arrived.
-    pub(crate) last_grant: Option<Instant>,
-    pub(crate) held: bool,
-    /// The highest DC epoch seen; a grant or command with a lower one is refused.
-    pub(crate) highest_epoch: Option<DcEpoch>,
-}
-
-/// What a lease grant did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Grant {
-    /// The lease starts (it was not held).
-    New,
-    Renewed,
-    /// Refused: a DC with a higher epoch has been seen.
-    StaleEpoch {
-        highest: DcEpoch,
-    },
-}
-
-impl Lease {
-    /// Accepts `epoch` if no higher DC epoch has been seen, and remembers it. Every command
-    /// from a DC goes through this check; a stale DC is refused.
-    pub(crate) fn accept_dc_epoch(&mut self, epoch: DcEpoch) -> Result<(), DcEpoch> {
-        match self.highest_epoch {
-            Some(highest) if epoch < highest => Err(highest),
-            _ => {
-                self.highest_epoch = Some(epoch);
-                Ok(())
-            }
-        }
-    }
-
-    /// Takes a grant sent at `sent`: the lease runs `lease_for` from our send time.
-    pub(crate) fn accept_grant(
-        &mut self,
-        epoch: DcEpoch,
-        sent: Instant,
-        lease_for: Duration,
-        now: Instant,
-    ) -> Grant {
-        if let Err(highest) = self.accept_dc_epoch(epoch) {
-            return Grant::StaleEpoch { highest };
-        }
-        self.last_grant = Some(now);
-        let expiry = sent + lease_for;
-        if self.expiry.is_none_or(|current| current < expiry) {
-            self.expiry = Some(expiry);
-        }
-        if self.held {
-            Grant::Renewed
-        } else {
-            self.held = true;
-            Grant::New
-        }
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -195,22 +109,6 @@ impl Agent {
         Duration::from_millis(self.timing().lease_renew_ms)
     }
 
-    /// True when this node is the Raft leader, not a witness, and a quorum acknowledged it
-    /// within 0.8 x (the shortest time after which a follower may elect a new leader). With
-    /// openraft 0.9 that time is its leader lease plus the minimum election timeout, i.e. half
-    /// of the configured minimum plus half of the configured maximum (see lib.rs): 400 ms for
-    /// the default 400-600 ms profile (CLUSTER.md §6.3).
-    pub(crate) fn dc_fresh(&self, status: &ConsensusStatus) -> bool {
-        let timing = self.timing();
-        let fresh_ms = (timing.election_timeout_min_ms + timing.election_timeout_max_ms) * 2 / 5;
-        status.is_leader
-            && !self.witness
-            && status.dc_epoch.is_some()
-            && status
-                .millis_since_quorum_ack
-                .is_some_and(|ms| ms < fresh_ms)
-    }
-
     /// Whether the leader reached this node within openraft's follower lease (half the
     /// configured election_timeout_max, see lib.rs): this node would refuse a challenger's
     /// vote, so a peer that cannot hear the leader should not campaign.
@@ -220,14 +118,6 @@ impl Agent {
             .millis_since_leader_contact
             .is_some_and(|ms| ms < lease_ms)
     }
-
-    /// Whether this node holds a valid lease right now.
-    pub(crate) fn lease_valid(&self) -> bool {
-        lock(&self.lease)
-            .expiry
-            .is_some_and(|expiry| Instant::now() < expiry)
-    }
-
     /// Peers we greet: every listed node and every member, but not ourselves.
     pub(crate) fn peers(&self) -> BTreeMap<String, Vec<String>> {
         let mut peers = BTreeMap::new();
@@ -270,49 +160,6 @@ impl Agent {
         match reply.split_first() {
             Some((&wire::CHANNEL_CLUSTER, body)) => wire::decode_cluster(body),
             _ => Err(format!("{peer} sent a reply on an unknown channel")),
-        }
-    }
-
-    /// Answers a renewal (on the DC; on anyone else it is refused).
-    pub(crate) fn handle_renew(&self, node: &str, incarnation: u64, seq: u64) -> ClusterReply {
-        let status = self.consensus.status();
-        let epoch = status.dc_epoch;
-        if status.is_leader && epoch.is_some() {
-            // Recorded even while not fresh, so a short loss of freshness does not make
-            // healthy nodes look silent.
-            let now = Instant::now();
-            let mut dc = lock(&self.dc);
-            self.track_tenure(&mut dc, epoch, now);
-            let gap = Duration::from_millis(self.timing().suspect_ms);
-            record_renewal(&mut dc.last_renew, node, incarnation, now, gap);
-        }
-        if !self.dc_fresh(&status) {
-            return ClusterReply::Lease {
-                dc_epoch: epoch,
-                granted: false,
-                seq,
-            };
-        }
-        // A node recorded lost (or of an older incarnation recorded lost) gets no lease until
-        // the DC has committed it online again.
-        let applied = self.consensus.applied();
-        let granted = match applied.state.nodes.get(node) {
-            Some(record) => record.state != NodeState::Lost && record.state != NodeState::Left,
-            None => true,
-        };
-        ClusterReply::Lease {
-            dc_epoch: epoch,
-            granted,
-            seq,
-        }
-    }
-
-    fn track_tenure(&self, dc: &mut DcTracker, epoch: Option<DcEpoch>, now: Instant) {
-        if dc.epoch != epoch {
-            dc.epoch = epoch;
-            dc.confirmed = None;
-            dc.tenure_start = now;
-            dc.last_renew.clear();
         }
     }
 }
@@ -460,74 +307,6 @@ impl Agent {
             }
         }
     }
-
-    async fn renew_round(self: &Arc<Self>) {
-        self.check_lease_expiry().await;
-        let status = self.consensus.status();
-        let Some(leader) = status.leader else { return };
-        let incarnation = self.incarnation.load(Ordering::SeqCst);
-        let seq = self.renew_seq.fetch_add(1, Ordering::SeqCst);
-        let sent = Instant::now();
-        if leader.name == self.name {
-            let reply = self.handle_renew(&self.name, incarnation, seq);
-            self.take_grant(reply, sent);
-            return;
-        }
-        let agent = self.clone();
-        tokio::spawn(async move {
-            let msg = ClusterMsg::Renew {
-                node: agent.name.clone(),
-                incarnation,
-                seq,
-            };
-            let timeout = agent.renew_interval() * 2;
-            if let Ok(reply) = agent.call(&leader.name, &msg, timeout).await {
-                agent.take_grant(reply, sent);
-            }
-        });
-    }
-
-    /// Extends the lease from a grant, measured from our send time; refuses stale epochs.
-    fn take_grant(&self, reply: ClusterReply, sent: Instant) {
-        let ClusterReply::Lease {
-            dc_epoch: Some(epoch),
-            granted: true,
-            ..
-        } = reply
-        else {
-            return;
-        };
-        let lease_for = Duration::from_millis(self.timing().lease_ms);
-        let outcome = lock(&self.lease).accept_grant(epoch, sent, lease_for, Instant::now());
-        match outcome {
-            Grant::StaleEpoch { highest } => tracing::warn!(
-                dc_epoch = %epoch, %highest, "refusing a lease grant from a stale DC epoch"
-            ),
-            Grant::New => tracing::info!(dc_epoch = %epoch, "node lease granted"),
-            Grant::Renewed => {}
-        }
-    }
-
-    async fn check_lease_expiry(&self) {
-        let lost = {
-            let mut lease = lock(&self.lease);
-            let expired = lease.expiry.is_some_and(|expiry| Instant::now() >= expiry);
-            if lease.held && expired {
-                lease.held = false;
-                true
-            } else {
-                false
-            }
-        };
-        if lost {
-            let incarnation = self.incarnation.fetch_add(1, Ordering::SeqCst) + 1;
-            tracing::warn!(
-                incarnation,
-                "node lease lost: stopping every resource on this node"
-            );
-            self.hooks.lease_lost().await;
-        }
-    }
 }
 
 pub(crate) fn herd_node(node: &herd_config::NodeConfig) -> HerdNode {
@@ -537,188 +316,7 @@ pub(crate) fn herd_node(node: &herd_config::NodeConfig) -> HerdNode {
         witness: node.witness,
     }
 }
-
-/// What the DC wants a node's committed state to be, from renewals during its tenure.
-/// `renewal` is (time since the last renewal, time since the current streak of renewals began).
-pub(crate) fn desired_state(
-    committed: Option<NodeState>,
-    renewal: Option<(Duration, Duration)>,
-    since_tenure: Duration,
-    t: Thresholds,
-) -> Option<NodeState> {
-    let by_elapsed = |elapsed: Duration| {
-        if elapsed >= t.lost {
-            NodeState::Lost
-        } else if elapsed >= t.suspect {
-            NodeState::Suspect
-        } else {
-            NodeState::Online
-        }
-    };
-    match (renewal, committed) {
-        // Back from lost: online only after a stable streak; until then it stays lost.
-        (Some((since_renew, since_streak)), Some(NodeState::Lost))
-            if by_elapsed(since_renew) != NodeState::Lost && since_streak < t.rejoin_stable =>
-        {
-            None
-        }
-        (Some((since_renew, _)), _) => Some(by_elapsed(since_renew)),
-        // Not heard from in this tenure: only a node believed up can degrade.
-        (None, Some(NodeState::Online | NodeState::Suspect)) => {
-            let state = by_elapsed(since_tenure);
-            (state != NodeState::Online).then_some(state)
-        }
-        (None, _) => None,
-    }
-}
-
-/// Records a renewal, starting a new streak after a gap.
-fn record_renewal(
-    table: &mut HashMap<String, Renewal>,
-    node: &str,
-    incarnation: u64,
-    now: Instant,
-    gap: Duration,
-) {
-    let streak_start = match table.get(node) {
-        Some(previous) if now.duration_since(previous.at) < gap => previous.streak_start,
-        _ => now,
-    };
-    table.insert(
-        node.to_string(),
-        Renewal {
-            at: now,
-            incarnation,
-            streak_start,
-        },
-    );
-}
-
 impl Agent {
-    async fn dc_round(&self) {
-        let status = self.consensus.status();
-        self.witness_handoff(&status);
-        if !status.is_leader || self.witness {
-            let mut dc = lock(&self.dc);
-            dc.epoch = None;
-            dc.confirmed = None;
-            return;
-        }
-        let Some(epoch) = status.dc_epoch else { return };
-        if lock(&self.dc).confirmed != Some(epoch) {
-            self.confirm_tenure(epoch).await;
-            return;
-        }
-        if !self.dc_fresh(&status) {
-            return;
-        }
-        let now = Instant::now();
-        let (tenure_start, renewals) = {
-            let mut dc = lock(&self.dc);
-            self.track_tenure(&mut dc, Some(epoch), now);
-            let incarnation = self.incarnation.load(Ordering::SeqCst);
-            let gap = Duration::from_millis(self.timing().suspect_ms);
-            record_renewal(&mut dc.last_renew, &self.name, incarnation, now, gap);
-            (dc.tenure_start, dc.last_renew.clone())
-        };
-        let thresholds = Thresholds {
-            suspect: Duration::from_millis(self.timing().suspect_ms),
-            lost: Duration::from_millis(self.timing().lost_ms),
-            rejoin_stable: REJOIN_STABLE,
-        };
-        let applied = self.consensus.applied();
-        for node in status.voters.iter().chain(status.learners.iter()) {
-            let record = applied.state.nodes.get(&node.name);
-            let renewal = renewals.get(&node.name);
-            let Some(state) = desired_state(
-                record.map(|r| r.state),
-                renewal.map(|r| (now.duration_since(r.at), now.duration_since(r.streak_start))),
-                now.duration_since(tenure_start),
-                thresholds,
-            ) else {
-                continue;
-            };
-            let incarnation = renewal
-                .map(|r| r.incarnation)
-                .or(record.map(|r| r.incarnation))
-                .unwrap_or(0);
-            if record.is_some_and(|r| r.state == state && r.incarnation == incarnation) {
-                continue;
-            }
-            let log_level_warn = matches!(state, NodeState::Lost | NodeState::Suspect);
-            if log_level_warn {
-                tracing::warn!(node = %node.name, state = state.as_str(), "node state change");
-            } else {
-                tracing::info!(node = %node.name, state = state.as_str(), incarnation, "node state change");
-            }
-            let command = Command::SetNodeState {
-                dc_epoch: epoch,
-                node: node.name.clone(),
-                state,
-                incarnation,
-            };
-            // A leader cut off from its quorum never commits; do not let that stall the loop.
-            let limit = Duration::from_millis(self.timing().lease_ms);
-            match tokio::time::timeout(limit, self.consensus.propose(command)).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "node state not committed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!("node state not committed in time");
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Starts a DC tenure once a quorum confirms this node's leadership of `epoch`.
-    async fn confirm_tenure(&self, epoch: DcEpoch) {
-        let timeout = Duration::from_millis(self.timing().election_timeout_max_ms);
-        let confirmed = tokio::time::timeout(timeout, self.consensus.confirm_leadership()).await;
-        if let Ok(Ok(confirmed)) = confirmed
-            && confirmed == epoch
-        {
-            let now = Instant::now();
-            let mut dc = lock(&self.dc);
-            self.track_tenure(&mut dc, Some(epoch), now);
-            dc.confirmed = Some(epoch);
-            dc.tenure_start = now;
-            tracing::info!(dc_epoch = %epoch, "this node is now the DC");
-        }
-    }
-
-    /// A witness that finds itself leader stops heartbeating (and campaigning) for a while,
-    /// so a core node with an up-to-date log takes over.
-    fn witness_handoff(&self, status: &ConsensusStatus) {
-        if !self.witness {
-            return;
-        }
-        let now = Instant::now();
-        let mut until = lock(&self.handoff_until);
-        if let Some(t) = *until {
-            if now >= t {
-                *until = None;
-                self.consensus.set_heartbeat(true);
-            }
-            return;
-        }
-        let reachable = self.reachable();
-        let core_reachable = status
-            .voters
-            .iter()
-            .any(|v| !v.witness && reachable.contains(&v.name));
-        if status.is_leader && core_reachable {
-            let window = Duration::from_millis(self.timing().election_timeout_max_ms * 3);
-            tracing::info!("witness is leader: handing leadership to a core node");
-            *until = Some(now + window);
-            self.consensus.set_heartbeat(false);
-            self.consensus.set_elect(false);
-            *lock(&self.elect_enabled) = Some(false);
-        }
-    }
-
     /// Keeps the transport's peer list equal to the listed nodes plus the Raft members.
     async fn sync_peers_loop(&self) {
         let mut applied = self.consensus.watch_applied();
@@ -741,105 +339,5 @@ impl Agent {
                 return;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const T: Thresholds = Thresholds {
-        suspect: Duration::from_millis(600),
-        lost: Duration::from_millis(900),
-        rejoin_stable: Duration::from_secs(2),
-    };
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    fn renewed(age: u64) -> Option<(Duration, Duration)> {
-        Some((ms(age), ms(60_000)))
-    }
-
-    #[test]
-    fn renewal_ages_map_to_states() {
-        assert_eq!(
-            desired_state(None, renewed(100), ms(5000), T),
-            Some(NodeState::Online)
-        );
-        assert_eq!(
-            desired_state(None, renewed(700), ms(5000), T),
-            Some(NodeState::Suspect)
-        );
-        assert_eq!(
-            desired_state(None, renewed(900), ms(5000), T),
-            Some(NodeState::Lost)
-        );
-    }
-
-    #[test]
-    fn new_dc_waits_a_full_lost_interval_for_silent_nodes() {
-        let online = Some(NodeState::Online);
-        assert_eq!(desired_state(online, None, ms(300), T), None);
-        assert_eq!(
-            desired_state(online, None, ms(950), T),
-            Some(NodeState::Lost)
-        );
-        // Never-seen nodes stay offline rather than being declared lost.
-        assert_eq!(
-            desired_state(Some(NodeState::Offline), None, ms(5000), T),
-            None
-        );
-        assert_eq!(desired_state(None, None, ms(5000), T), None);
-    }
-
-    #[test]
-    fn lost_node_is_online_again_only_after_two_stable_seconds() {
-        let lost = Some(NodeState::Lost);
-        assert_eq!(
-            desired_state(lost, Some((ms(50), ms(1500))), ms(9000), T),
-            None
-        );
-        let back = desired_state(lost, Some((ms(50), ms(2100))), ms(9000), T);
-        assert_eq!(back, Some(NodeState::Online));
-    }
-
-    #[test]
-    fn grant_from_a_stale_dc_epoch_is_refused_and_the_lease_runs_from_the_send_time() {
-        let mut lease = Lease::default();
-        let t0 = Instant::now();
-        let (old, new) = (
-            DcEpoch { term: 3, leader: 1 },
-            DcEpoch { term: 4, leader: 2 },
-        );
-        assert_eq!(
-            lease.accept_grant(new, t0, ms(1500), t0 + ms(5)),
-            Grant::New
-        );
-        assert_eq!(lease.expiry, Some(t0 + ms(1500)));
-        let stale = lease.accept_grant(old, t0 + ms(200), ms(1500), t0 + ms(205));
-        assert_eq!(stale, Grant::StaleEpoch { highest: new });
-        assert_eq!(
-            lease.expiry,
-            Some(t0 + ms(1500)),
-            "a stale grant extends nothing"
-        );
-        assert_eq!(
-            lease.accept_grant(new, t0 + ms(200), ms(1500), t0 + ms(210)),
-            Grant::Renewed
-        );
-        assert_eq!(lease.expiry, Some(t0 + ms(1700)));
-    }
-
-    #[test]
-    fn a_gap_in_renewals_starts_a_new_streak() {
-        let mut table = HashMap::new();
-        let t0 = Instant::now();
-        record_renewal(&mut table, "n1", 1, t0, ms(600));
-        record_renewal(&mut table, "n1", 1, t0 + ms(200), ms(600));
-        assert_eq!(table["n1"].streak_start, t0);
-        record_renewal(&mut table, "n1", 1, t0 + ms(1000), ms(600));
-        assert_eq!(table["n1"].streak_start, t0 + ms(1000));
     }
 }

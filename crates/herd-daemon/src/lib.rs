@@ -6,7 +6,7 @@
 //! commits carries its DC epoch, and nodes refuse lease grants from an older epoch. A node
 //! whose lease expires reports it and calls [`AgentHooks::lease_lost`] (stop every resource).
 //! I/O: files in the data directory, the admin socket (`admin.rs`), herd-rpc (`handler.rs`),
-//! the agent's loops (`agent.rs`), signals (here).
+//! the agent's loops (`agent.rs`, `agent/lease.rs`, `agent/dc.rs`), signals (here).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
