@@ -1,10 +1,15 @@
-//! A small cluster of real `herd agent` processes on this machine, each with its own config,
-//! data directory and ports, plus helpers to ask them for `herd status --json`.
+//! The shared harness: a small cluster of real `herd agent` processes on this machine, each
+//! with its own config, data directory and ports; helpers to ask them for `herd status --json`
+//! and to wait for a formed cluster; and network namespaces (named per process and test,
+//! deleted on drop) for the tests that run agents in them. Not here: the links between the
+//! namespaces (each test builds its own topology). I/O: processes, files in a temporary
+//! directory, the agents' admin sockets, `ip`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -209,6 +214,28 @@ impl Drop for Cluster {
     }
 }
 
+/// Starts every agent of a three-node cluster and waits up to `limit` for three online nodes
+/// and one DC on every node; returns the DC.
+pub(crate) fn formed(cluster: &mut Cluster, limit: Duration) -> String {
+    wait_formed(cluster, limit);
+    dc(&inner(cluster.fast_status(0)).unwrap()).unwrap()
+}
+
+/// [`formed`] without reading the DC afterwards.
+pub(crate) fn wait_formed(cluster: &mut Cluster, limit: Duration) {
+    cluster.start_all();
+    cluster.wait_for(limit, "three online nodes and one DC", |c| {
+        (0..3).all(|i| {
+            inner(c.fast_status(i)).is_some_and(|s| {
+                dc(&s).is_some()
+                    && ["n1", "n2", "n3"]
+                        .iter()
+                        .all(|n| node_state(&s, n).as_deref() == Some("online"))
+            })
+        })
+    });
+}
+
 /// The state of `node` in a status JSON.
 pub(crate) fn node_state(status: &Value, node: &str) -> Option<String> {
     status["nodes"]
@@ -231,4 +258,111 @@ pub(crate) fn inner(answer: Option<Value>) -> Option<Value> {
 
 pub(crate) fn path_str(path: &Path) -> String {
     path.display().to_string()
+}
+
+static NS_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Runs `ip ARGS`; the error names the command and carries its stderr.
+pub(crate) fn try_ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|err| err.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Runs `ip ARGS` and fails the test when it fails.
+pub(crate) fn ip(args: &[&str]) {
+    if let Err(err) = try_ip(args) {
+        panic!("{err}");
+    }
+}
+
+/// Runs `ip ARGS`, ignoring the outcome (for restoring what may already be there).
+pub(crate) fn ip_quiet(args: &[&str]) {
+    let _ = Command::new("ip").args(args).output();
+}
+
+pub(crate) fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// One network namespace per node, named `{prefix}{pid}x{counter}n{i}`; deleted (with their
+/// veths) on drop, also when a test fails halfway.
+pub(crate) struct Namespaces {
+    pub(crate) names: Vec<String>,
+}
+
+impl Namespaces {
+    /// Creates `n` namespaces with loopback up and, for node `i` (1-based), the addresses
+    /// `addrs(i)` (`/32`) on it.
+    pub(crate) fn new(
+        prefix: &str,
+        n: usize,
+        addrs: impl Fn(usize) -> Vec<String>,
+    ) -> Result<Namespaces, String> {
+        let tag = format!(
+            "{}x{}",
+            std::process::id(),
+            NS_COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut namespaces = Namespaces { names: Vec::new() };
+        for i in 1..=n {
+            let ns = format!("{prefix}{tag}n{i}");
+            try_ip(&["netns", "add", &ns])?;
+            namespaces.names.push(ns.clone());
+            try_ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+            for addr in addrs(i) {
+                try_ip(&["-n", &ns, "addr", "add", &addr, "dev", "lo"])?;
+            }
+        }
+        Ok(namespaces)
+    }
+
+    /// Adds a veth pair: `dev_a` in node `a`'s namespace, `dev_b` in node `b`'s (0-based).
+    pub(crate) fn add_veth(
+        &self,
+        a: usize,
+        dev_a: &str,
+        b: usize,
+        dev_b: &str,
+    ) -> Result<(), String> {
+        let (ns_a, ns_b) = (&self.names[a], &self.names[b]);
+        try_ip(&[
+            "-n", ns_a, "link", "add", dev_a, "type", "veth", "peer", "name", dev_b, "netns", ns_b,
+        ])
+    }
+
+    /// Configs for one agent per namespace at `addrs`, each run through `ip netns exec`.
+    pub(crate) fn cluster(&self, addrs: &[String]) -> Cluster {
+        let wrappers: Vec<Vec<String>> = self
+            .names
+            .iter()
+            .map(|ns| vec!["ip".into(), "netns".into(), "exec".into(), ns.clone()])
+            .collect();
+        Cluster::with_addrs(addrs, &wrappers, "")
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for ns in &self.names {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
 }

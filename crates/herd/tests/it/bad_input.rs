@@ -17,7 +17,7 @@ use bytes::Bytes;
 use herd_rpc::{BoxFuture, ClusterKey, Handler, Peer, Transport, TransportConfig};
 use serde_json::Value;
 
-use crate::agents::{Cluster, HERD, dc, inner, node_state};
+use crate::agents::{Cluster, HERD, inner, wait_formed};
 
 /// What must not change: DC, term, epochs, and every node's state and incarnation.
 fn fingerprint(cluster: &Cluster, i: usize) -> Value {
@@ -32,24 +32,6 @@ fn fingerprint(cluster: &Cluster, i: usize) -> Value {
         "dc": status["dc"], "dc_epoch": status["dc_epoch"], "term": status["term"],
         "config_epoch": status["config_epoch"], "quorate": status["quorate"], "nodes": nodes,
     })
-}
-
-fn formed(cluster: &mut Cluster) {
-    cluster.start_all();
-    cluster.wait_for(
-        Duration::from_secs(15),
-        "three online nodes and one DC",
-        |c| {
-            (0..3).all(|i| {
-                inner(c.fast_status(i)).is_some_and(|s| {
-                    dc(&s).is_some()
-                        && ["n1", "n2", "n3"]
-                            .iter()
-                            .all(|n| node_state(&s, n).as_deref() == Some("online"))
-                })
-            })
-        },
-    );
 }
 
 fn node_addr(cluster: &Cluster, i: usize) -> SocketAddr {
@@ -138,7 +120,7 @@ fn start_impostor(cluster: &Cluster) -> std::process::Child {
 #[test]
 fn bad_peers_are_refused_with_one_log_line_and_change_nothing() {
     let mut cluster = Cluster::loopback(3);
-    formed(&mut cluster);
+    wait_formed(&mut cluster, Duration::from_secs(15));
     let before: Vec<Value> = (0..3).map(|i| fingerprint(&cluster, i)).collect();
     let n1 = node_addr(&cluster, 0);
     let key = ClusterKey::load(

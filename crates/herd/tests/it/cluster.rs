@@ -3,31 +3,12 @@
 
 use std::time::Duration;
 
-use crate::agents::{Cluster, HERD, dc, inner, node_state, path_str};
-
-fn formed(cluster: &mut Cluster) -> String {
-    cluster.start_all();
-    cluster.wait_for(
-        Duration::from_secs(15),
-        "three online nodes and one DC",
-        |c| {
-            (0..3).all(|i| {
-                inner(c.fast_status(i)).is_some_and(|s| {
-                    dc(&s).is_some()
-                        && ["n1", "n2", "n3"]
-                            .iter()
-                            .all(|n| node_state(&s, n).as_deref() == Some("online"))
-                })
-            })
-        },
-    );
-    dc(&inner(cluster.fast_status(0)).unwrap()).unwrap()
-}
+use crate::agents::{Cluster, HERD, dc, formed, inner, node_state, path_str};
 
 #[test]
 fn three_agents_form_and_agree_on_the_dc() {
     let mut cluster = Cluster::loopback(3);
-    formed(&mut cluster);
+    formed(&mut cluster, Duration::from_secs(15));
     // The admin socket is root's only (no admin_group configured).
     let socket = cluster.agents[0].data_dir.join("herd.sock");
     let mode =
@@ -60,7 +41,7 @@ fn three_agents_form_and_agree_on_the_dc() {
 #[test]
 fn killed_node_is_lost_and_killed_dc_is_replaced_within_about_a_second() {
     let mut cluster = Cluster::loopback(3);
-    let first_dc = formed(&mut cluster);
+    let first_dc = formed(&mut cluster, Duration::from_secs(15));
     let dc_idx = cluster
         .agents
         .iter()
@@ -100,7 +81,7 @@ fn killed_node_is_lost_and_killed_dc_is_replaced_within_about_a_second() {
 #[test]
 fn full_restart_keeps_the_replicated_configuration() {
     let mut cluster = Cluster::loopback(3);
-    formed(&mut cluster);
+    formed(&mut cluster, Duration::from_secs(15));
     let answer = cluster
         .admin(1, "\"request\":\"set-cib\",\"xml\":\"<cib epoch='7'/>\"")
         .unwrap();
@@ -123,7 +104,7 @@ fn full_restart_keeps_the_replicated_configuration() {
 #[test]
 fn corrupted_log_stops_the_agent_with_an_error_naming_the_file() {
     let mut cluster = Cluster::loopback(3);
-    formed(&mut cluster);
+    formed(&mut cluster, Duration::from_secs(15));
     cluster.kill(2);
     let log = cluster.agents[2].data_dir.join("raft").join("log");
     let mut bytes = std::fs::read(&log).unwrap();

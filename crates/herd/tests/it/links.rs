@@ -5,69 +5,26 @@
 //! only; skipped with a note otherwise. Namespaces are named per process and test and deleted
 //! on drop. I/O: `ip`, processes, the agents' admin sockets.
 
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::agents::{Cluster, dc, inner, node_state};
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
+use crate::agents::{Cluster, Namespaces, dc, formed, inner, node_state, try_ip};
 
 /// Node namespaces with two meshes; node `i` has 10.201.L.(i+1)/32 on lo for link L.
 struct TwoLinks {
-    nodes: Vec<String>,
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|err| err.to_string())?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    nodes: Namespaces,
 }
 
 impl TwoLinks {
     fn new(n: usize) -> Result<TwoLinks, String> {
-        let tag = format!(
-            "{}x{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let mut net = TwoLinks { nodes: Vec::new() };
-        for i in 1..=n {
-            let ns = format!("herdl{tag}n{i}");
-            ip(&["netns", "add", &ns])?;
-            net.nodes.push(ns.clone());
-            ip(&["-n", &ns, "link", "set", "lo", "up"])?;
-            for link in 0..2 {
-                ip(&[
-                    "-n",
-                    &ns,
-                    "addr",
-                    "add",
-                    &format!("10.201.{link}.{i}/32"),
-                    "dev",
-                    "lo",
-                ])?;
-            }
-        }
+        let nodes = Namespaces::new("herdl", n, |i| {
+            (0..2).map(|link| format!("10.201.{link}.{i}/32")).collect()
+        })?;
+        let net = TwoLinks { nodes };
         for link in 0..2 {
             for i in 1..=n {
                 for j in (i + 1)..=n {
-                    let (a, b) = (&net.nodes[i - 1], &net.nodes[j - 1]);
                     let (to_j, to_i) = (format!("l{link}to{j}"), format!("l{link}to{i}"));
-                    ip(&[
-                        "-n", a, "link", "add", &to_j, "type", "veth", "peer", "name", &to_i,
-                        "netns", b,
-                    ])?;
+                    net.nodes.add_veth(i - 1, &to_j, j - 1, &to_i)?;
                     net.route(i - 1, j - 1, link, true)?;
                 }
             }
@@ -79,9 +36,9 @@ impl TwoLinks {
     /// or down.
     fn route(&self, a: usize, b: usize, link: u8, up: bool) -> Result<(), String> {
         for (from, to) in [(a, b), (b, a)] {
-            let ns = &self.nodes[from];
+            let ns = &self.nodes.names[from];
             let dev = format!("l{link}to{}", to + 1);
-            ip(&[
+            try_ip(&[
                 "-n",
                 ns,
                 "link",
@@ -92,7 +49,7 @@ impl TwoLinks {
             if up {
                 let dest = format!("10.201.{link}.{}/32", to + 1);
                 let src = format!("10.201.{link}.{}", from + 1);
-                ip(&[
+                try_ip(&[
                     "-n", ns, "route", "replace", &dest, "dev", &dev, "src", &src,
                 ])?;
             }
@@ -102,50 +59,18 @@ impl TwoLinks {
 
     /// Cuts (or restores) every link-`link` veth of node `i`.
     fn set_node_link(&self, i: usize, link: u8, up: bool) {
-        for j in (0..self.nodes.len()).filter(|j| *j != i) {
+        for j in (0..self.nodes.names.len()).filter(|j| *j != i) {
             self.route(i, j, link, up).expect("toggle a link");
         }
     }
 
     fn cluster(&self) -> Cluster {
-        let addrs: Vec<String> = (1..=self.nodes.len())
+        let addrs: Vec<String> = (1..=self.nodes.names.len())
             // The harness writes `addrs = ["{addr}"]`; this puts two addresses in it.
             .map(|i| format!("10.201.0.{i}:7400\", \"10.201.1.{i}:7400"))
             .collect();
-        let wrappers: Vec<Vec<String>> = self
-            .nodes
-            .iter()
-            .map(|ns| vec!["ip".into(), "netns".into(), "exec".into(), ns.clone()])
-            .collect();
-        Cluster::with_addrs(&addrs, &wrappers, "")
+        self.nodes.cluster(&addrs)
     }
-}
-
-impl Drop for TwoLinks {
-    fn drop(&mut self) {
-        for ns in &self.nodes {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-    }
-}
-
-fn formed(cluster: &mut Cluster) -> String {
-    cluster.start_all();
-    cluster.wait_for(
-        Duration::from_secs(20),
-        "three online nodes and one DC",
-        |c| {
-            (0..3).all(|i| {
-                inner(c.fast_status(i)).is_some_and(|s| {
-                    dc(&s).is_some()
-                        && ["n1", "n2", "n3"]
-                            .iter()
-                            .all(|n| node_state(&s, n).as_deref() == Some("online"))
-                })
-            })
-        },
-    );
-    dc(&inner(cluster.fast_status(0)).expect("status")).expect("a DC")
 }
 
 #[test]
@@ -158,7 +83,7 @@ fn cutting_one_link_of_a_node_costs_nothing_and_cutting_both_loses_it() {
         }
     };
     let mut cluster = net.cluster();
-    let first_dc = formed(&mut cluster);
+    let first_dc = formed(&mut cluster, Duration::from_secs(20));
     let dc_idx = cluster
         .agents
         .iter()

@@ -1,6 +1,7 @@
 //! Integration tests of the `herd` binary: real `herd agent` processes and CLI calls.
 //!
-//! `agents` is the harness (configs, ports, processes, status polling); `cluster` covers
+//! `agents` is the shared harness (configs, ports, processes, status polling, waiting for a
+//! formed cluster, network namespaces for `netns` and `links`); `cluster` covers
 //! formation, failure detection, DC failover, restart and damaged files on loopback;
 //! `membership` covers `herd cluster init`, `herd node add/remove` and the witness;
 //! `lease_loss` shows a node stopping its resources when its lease runs out;

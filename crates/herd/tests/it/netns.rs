@@ -6,70 +6,28 @@
 //! note otherwise. (`tc` drop filters are not available on this kernel, and a one-way drop is
 //! a two-way cut for TCP anyway.)
 
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::agents::{Cluster, dc, inner, node_state};
+use crate::agents::{Cluster, Namespaces, dc, formed, inner, ip, ip_quiet, is_root, node_state};
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// The namespaces of one test; deleted (with their veths) on drop.
+/// The namespaces of one test, node `i` at 10.200.0.(i+1)/32; deleted (with their veths) on
+/// drop.
 struct Net {
-    nodes: Vec<String>,
-}
-
-fn ip(args: &[&str]) {
-    let output = Command::new("ip").args(args).output().expect("ip runs");
-    assert!(
-        output.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
+    nodes: Namespaces,
 }
 
 impl Net {
     fn new(n: usize) -> Net {
-        let tag = format!(
-            "{}x{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let mut net = Net { nodes: Vec::new() };
-        for i in 1..=n {
-            let ns = format!("herd{tag}n{i}");
-            ip(&["netns", "add", &ns]);
-            net.nodes.push(ns.clone());
-            ip(&["-n", &ns, "link", "set", "lo", "up"]);
-            ip(&[
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("10.200.0.{i}/32"),
-                "dev",
-                "lo",
-            ]);
-        }
+        let nodes = Namespaces::new("herd", n, |i| vec![format!("10.200.0.{i}/32")])
+            .unwrap_or_else(|err| panic!("{err}"));
+        let net = Net { nodes };
         for i in 1..=n {
             for j in (i + 1)..=n {
-                let (a, b) = (&net.nodes[i - 1], &net.nodes[j - 1]);
+                let (a, b) = (&net.nodes.names[i - 1], &net.nodes.names[j - 1]);
                 let (to_j, to_i) = (format!("to{j}"), format!("to{i}"));
-                ip(&[
-                    "-n", a, "link", "add", &to_j, "type", "veth", "peer", "name", &to_i, "netns",
-                    b,
-                ]);
+                net.nodes
+                    .add_veth(i - 1, &to_j, j - 1, &to_i)
+                    .unwrap_or_else(|err| panic!("{err}"));
                 ip(&["-n", a, "link", "set", &to_j, "up"]);
                 ip(&["-n", b, "link", "set", &to_i, "up"]);
                 ip(&[
@@ -101,94 +59,35 @@ impl Net {
 
     /// Cuts (or restores) the link between nodes `a` and `b` (0-based).
     fn set_link(&self, a: usize, b: usize, up: bool) {
-        let ns = &self.nodes[a];
+        let ns = &self.nodes.names[a];
+        let peer_ns = &self.nodes.names[b];
         let dev = format!("to{}", b + 1);
-        ip(&[
-            "-n",
-            ns,
-            "link",
-            "set",
-            &dev,
-            if up { "up" } else { "down" },
-        ]);
-        ip(&[
-            "-n",
-            &self.nodes[b],
-            "link",
-            "set",
-            &format!("to{}", a + 1),
-            if up { "up" } else { "down" },
-        ]);
+        let peer_dev = format!("to{}", a + 1);
+        let state = if up { "up" } else { "down" };
+        ip(&["-n", ns, "link", "set", &dev, state]);
+        ip(&["-n", peer_ns, "link", "set", &peer_dev, state]);
         if up {
             // Routes over a link that went down are gone; put them back.
-            let _ = Command::new("ip")
-                .args([
-                    "-n",
-                    ns,
-                    "route",
-                    "replace",
-                    &format!("10.200.0.{}/32", b + 1),
-                    "dev",
-                    &dev,
-                ])
-                .output();
-            let _ = Command::new("ip")
-                .args([
-                    "-n",
-                    &self.nodes[b],
-                    "route",
-                    "replace",
-                    &format!("10.200.0.{}/32", a + 1),
-                    "dev",
-                    &format!("to{}", a + 1),
-                ])
-                .output();
+            let dest = format!("10.200.0.{}/32", b + 1);
+            ip_quiet(&["-n", ns, "route", "replace", &dest, "dev", &dev]);
+            let peer_dest = format!("10.200.0.{}/32", a + 1);
+            ip_quiet(&[
+                "-n", peer_ns, "route", "replace", &peer_dest, "dev", &peer_dev,
+            ]);
         }
     }
 
     /// Cuts node `i` off from every other node (or reconnects it).
     fn set_isolated(&self, i: usize, isolated: bool) {
-        for j in (0..self.nodes.len()).filter(|j| *j != i) {
+        for j in (0..self.nodes.names.len()).filter(|j| *j != i) {
             self.set_link(i, j, !isolated);
         }
     }
 
     fn cluster(&self) -> Cluster {
-        let addrs: Vec<String> = (0..self.nodes.len()).map(Net::addr).collect();
-        let wrappers: Vec<Vec<String>> = self
-            .nodes
-            .iter()
-            .map(|ns| vec!["ip".into(), "netns".into(), "exec".into(), ns.clone()])
-            .collect();
-        Cluster::with_addrs(&addrs, &wrappers, "")
+        let addrs: Vec<String> = (0..self.nodes.names.len()).map(Net::addr).collect();
+        self.nodes.cluster(&addrs)
     }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for ns in &self.nodes {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-    }
-}
-
-fn formed(cluster: &mut Cluster) -> String {
-    cluster.start_all();
-    cluster.wait_for(
-        Duration::from_secs(20),
-        "three online nodes and one DC",
-        |c| {
-            (0..3).all(|i| {
-                inner(c.fast_status(i)).is_some_and(|s| {
-                    dc(&s).is_some()
-                        && ["n1", "n2", "n3"]
-                            .iter()
-                            .all(|n| node_state(&s, n).as_deref() == Some("online"))
-                })
-            })
-        },
-    );
-    dc(&inner(cluster.fast_status(0)).unwrap()).unwrap()
 }
 
 fn heavy() -> bool {
@@ -229,7 +128,7 @@ fn split_two_one_keeps_a_dc_on_the_majority_and_heals_without_a_dc_change() {
     }
     let net = Net::new(3);
     let mut cluster = net.cluster();
-    let first_dc = formed(&mut cluster);
+    let first_dc = formed(&mut cluster, Duration::from_secs(20));
     // Isolate a node that is not the DC.
     let lone = cluster
         .agents
@@ -286,7 +185,7 @@ fn split_with_the_dc_alone_elects_a_new_dc_on_the_majority() {
     }
     let net = Net::new(3);
     let mut cluster = net.cluster();
-    let first_dc = formed(&mut cluster);
+    let first_dc = formed(&mut cluster, Duration::from_secs(20));
     let lone = cluster
         .agents
         .iter()
@@ -310,7 +209,7 @@ fn cut_link_between_the_dc_and_a_node_causes_no_leader_ping_pong() {
     }
     let net = Net::new(3);
     let mut cluster = net.cluster();
-    let first_dc = formed(&mut cluster);
+    let first_dc = formed(&mut cluster, Duration::from_secs(20));
     let dc_idx = cluster
         .agents
         .iter()
@@ -356,7 +255,7 @@ fn flapping_link_keeps_dc_changes_and_terms_bounded() {
     }
     let net = Net::new(3);
     let mut cluster = net.cluster();
-    let first_dc = formed(&mut cluster);
+    let first_dc = formed(&mut cluster, Duration::from_secs(20));
     let dc_idx = cluster
         .agents
         .iter()
