@@ -135,7 +135,12 @@ impl Agent {
 
     /// Peers that answered a hello within the suspect interval.
     pub(crate) fn reachable(&self) -> Vec<String> {
-        let window = Duration::from_millis(self.timing().suspect_ms);
+        // A voter counts as reachable only while its hellos are recent: the window plus one
+        // hello round must stay below the shortest effective election timeout (500 ms by
+        // default), or a freshly isolated node campaigns once before the guard closes, and on
+        // heal its higher term deposes a healthy DC.
+        let window =
+            (self.hello_interval() * 3).min(Duration::from_millis(self.timing().suspect_ms));
         let now = Instant::now();
         lock(&self.seen)
             .iter()
@@ -234,7 +239,12 @@ impl Agent {
         if status.voters.is_empty() {
             return;
         }
-        let window = Duration::from_millis(self.timing().suspect_ms);
+        // A voter counts as reachable only while its hellos are recent: the window plus one
+        // hello round must stay below the shortest effective election timeout (500 ms by
+        // default), or a freshly isolated node campaigns once before the guard closes, and on
+        // heal its higher term deposes a healthy DC.
+        let window =
+            (self.hello_interval() * 3).min(Duration::from_millis(self.timing().suspect_ms));
         let now = Instant::now();
         let seen = lock(&self.seen).clone();
         let mut votes = 0;

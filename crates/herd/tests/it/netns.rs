@@ -137,6 +137,9 @@ fn split_two_one_keeps_a_dc_on_the_majority_and_heals_without_a_dc_change() {
         .unwrap();
     let lone_name = cluster.agents[lone].name.clone();
     let others: Vec<usize> = (0..3).filter(|i| *i != lone).collect();
+    // Read the term before the cut: a node that campaigns in the first moments of its
+    // isolation would depose the DC with its higher term on heal.
+    let term_before = inner(cluster.fast_status(lone)).unwrap()["term"].clone();
     net.set_isolated(lone, true);
     cluster.wait_for(
         Duration::from_secs(5),
@@ -153,7 +156,6 @@ fn split_two_one_keeps_a_dc_on_the_majority_and_heals_without_a_dc_change() {
             lone_ok && majority_ok
         },
     );
-    let term_before = inner(cluster.fast_status(lone)).unwrap()["term"].clone();
     std::thread::sleep(Duration::from_secs(2));
     let term_after = inner(cluster.fast_status(lone)).unwrap()["term"].clone();
     assert_eq!(
