@@ -100,9 +100,13 @@ pub fn run_with_hooks(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> ExitCod
     }
 }
 
+/// Logs to stderr; `HERD_LOG` overrides the filter. openraft's replication errors are off by
+/// default: it logs one per heartbeat (10 a second) for an unreachable follower, which herd
+/// already reports once as a link going down and the node becoming suspect, then lost.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HERD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=error"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERD_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,openraft=error,openraft::replication=off")
+    });
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
