@@ -106,13 +106,14 @@ impl ExecutorHooks {
             bound_ms: u64::try_from(self.bound.as_millis()).unwrap_or(u64::MAX),
             stop_all,
         };
-        log_report(&report);
+        // Keep the report before logging it, so whoever reads the log line finds the file.
         if let Some(path) = &self.report_file
             && let Err(e) = write_report(path, &report)
         {
             tracing::warn!(path = %path.display(), "cannot keep the lease-loss report: {e}");
         }
         *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(report.clone());
+        log_report(&report);
         report
     }
 
