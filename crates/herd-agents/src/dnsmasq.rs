@@ -19,7 +19,7 @@ use crate::dns;
 use crate::meta::{AgentSpec, ParamSpec};
 use crate::params::{ParamError, Params};
 use crate::service::{self, Common, Service, split_args};
-use crate::{AgentFuture, AgentOutcome, AgentRequest, NativeAgent, ocf};
+use crate::{AgentFuture, AgentRequest, NativeAgent};
 
 /// The agent.
 #[derive(Debug)]
@@ -105,30 +105,7 @@ impl NativeAgent for Dnsmasq {
     }
 
     fn run<'a>(&'a self, request: AgentRequest<'a>) -> AgentFuture<'a> {
-        Box::pin(async move {
-            if request.action == "meta-data" {
-                return AgentOutcome::ok(SPEC.render_xml());
-            }
-            let params = Params::new(&SPEC, request.params);
-            let config = match Config::read(&params) {
-                Ok(config) => config,
-                Err(error) => return error.outcome(),
-            };
-            let outcome = service::run(
-                &config,
-                request.action,
-                request.runtime_dir,
-                request.timeout,
-            )
-            .await;
-            if request.action == "start" && outcome.as_ref().is_some_and(|o| o.rc == ocf::SUCCESS) {
-                let daemon = Daemon::new(&config.common.binary, request.runtime_dir);
-                remember_started_config(&config, &daemon);
-            }
-            let outcome =
-                outcome.unwrap_or_else(|| service::unsupported("dnsmasq", request.action));
-            params.warn_unknown(request.action, outcome)
-        })
+        Box::pin(service::run_agent(&SPEC, request, Config::read))
     }
 }
 
@@ -184,6 +161,10 @@ impl Config {
 impl Service for Config {
     fn label(&self) -> &'static str {
         "dnsmasq"
+    }
+
+    fn started(&self, daemon: &Daemon) {
+        remember_started_config(self, daemon);
     }
 
     fn common(&self) -> &Common {

@@ -19,7 +19,7 @@ use crate::daemon::{Daemon, signal};
 use crate::meta::{AgentSpec, ParamSpec};
 use crate::params::{ParamError, Params};
 use crate::service::{self, Common, Service, split_args, tcp_check};
-use crate::{AgentFuture, AgentOutcome, AgentRequest, NativeAgent};
+use crate::{AgentFuture, AgentRequest, NativeAgent};
 
 /// The agent.
 #[derive(Debug)]
@@ -124,25 +124,7 @@ impl NativeAgent for Haproxy {
     }
 
     fn run<'a>(&'a self, request: AgentRequest<'a>) -> AgentFuture<'a> {
-        Box::pin(async move {
-            if request.action == "meta-data" {
-                return AgentOutcome::ok(SPEC.render_xml());
-            }
-            let params = Params::new(&SPEC, request.params);
-            let config = match Config::read(&params) {
-                Ok(config) => config,
-                Err(error) => return error.outcome(),
-            };
-            let outcome = service::run(
-                &config,
-                request.action,
-                request.runtime_dir,
-                request.timeout,
-            )
-            .await
-            .unwrap_or_else(|| service::unsupported("haproxy", request.action));
-            params.warn_unknown(request.action, outcome)
-        })
+        Box::pin(service::run_agent(&SPEC, request, Config::read))
     }
 }
 

@@ -17,8 +17,9 @@ use tokio::time::Instant;
 use nix::sys::signal::Signal;
 
 use crate::daemon::{Daemon, LOG_BYTES_MAX, alive, file_digest, signal};
-use crate::meta::ActionSpec;
-use crate::{AgentOutcome, ocf};
+use crate::meta::{ActionSpec, AgentSpec};
+use crate::params::{ParamError, Params};
+use crate::{AgentOutcome, AgentRequest, ocf};
 
 /// The actions of a daemon agent (haproxy, dnsmasq) with their advised timeouts, as its
 /// meta-data lists them: what [`run`] answers, plus meta-data.
@@ -104,6 +105,37 @@ pub(crate) trait Service: Sync {
         pid: i32,
         budget: Duration,
     ) -> impl Future<Output = Result<String, String>> + Send;
+    /// Called after a successful start (dnsmasq remembers which config it started with).
+    fn started(&self, _daemon: &Daemon) {}
+}
+
+/// One request to a daemon agent, start to finish: meta-data, reading the parameters with
+/// `read`, the action, the `started` hook, and the warning about unknown parameters.
+pub(crate) async fn run_agent<S: Service>(
+    spec: &'static AgentSpec,
+    request: AgentRequest<'_>,
+    read: impl Fn(&Params<'_>) -> Result<S, ParamError>,
+) -> AgentOutcome {
+    if request.action == "meta-data" {
+        return AgentOutcome::ok(spec.render_xml());
+    }
+    let params = Params::new(spec, request.params);
+    let config = match read(&params) {
+        Ok(config) => config,
+        Err(error) => return error.outcome(),
+    };
+    let outcome = run(
+        &config,
+        request.action,
+        request.runtime_dir,
+        request.timeout,
+    )
+    .await;
+    if request.action == "start" && outcome.as_ref().is_some_and(|o| o.rc == ocf::SUCCESS) {
+        config.started(&Daemon::new(&config.common().binary, request.runtime_dir));
+    }
+    let outcome = outcome.unwrap_or_else(|| unsupported(config.label(), request.action));
+    params.warn_unknown(request.action, outcome)
 }
 
 /// The answer to an action a daemon agent does not have (rc 3, OCF_ERR_UNIMPLEMENTED).
