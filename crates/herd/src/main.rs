@@ -7,12 +7,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod sigpipe;
+
 fn main() -> ExitCode {
     let cli = herd_cli::Cli::parse();
     match cli.command {
         herd_cli::Command::Agent(args) => {
             herd_daemon::run(&herd_config::locate(args.config.as_deref()))
         }
-        _ => herd_cli::run(cli),
+        _ => {
+            sigpipe::restore_default();
+            herd_cli::run(cli)
+        }
     }
 }
