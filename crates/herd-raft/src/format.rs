@@ -31,6 +31,17 @@ pub(crate) fn check_header<'a>(
     magic: &[u8; 8],
     version: u32,
 ) -> Result<&'a [u8], StoreError> {
+    check_header_versions(path, bytes, magic, version..=version).map(|(_, body)| body)
+}
+
+/// Checks the header of `bytes` read from `path` against every version this herd reads
+/// (`versions`, the newest last); returns the version found and the rest.
+pub(crate) fn check_header_versions<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    versions: std::ops::RangeInclusive<u32>,
+) -> Result<(u32, &'a [u8]), StoreError> {
     if bytes.len() < HEADER_BYTES {
         return Err(corrupt(
             path,
@@ -46,14 +57,14 @@ pub(crate) fn check_header<'a>(
         ));
     }
     let found = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if found != version {
+    if !versions.contains(&found) {
         return Err(StoreError::Version {
             path: path.to_path_buf(),
             found,
-            expected: version,
+            expected: *versions.end(),
         });
     }
-    Ok(&bytes[HEADER_BYTES..])
+    Ok((found, &bytes[HEADER_BYTES..]))
 }
 
 /// Frames one payload as a record.

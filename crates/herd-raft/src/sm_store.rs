@@ -6,6 +6,7 @@
 //! applied change is published on a `watch` channel so the daemon can read the state without
 //! locking. File I/O is in [`SmStore::open`] and [`SmStore::persist_snapshot`].
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,12 +21,14 @@ use tokio::sync::watch;
 
 use crate::error::StoreError;
 use crate::format;
-use crate::state::{ClusterState, Response};
-use crate::types::{HerdNode, TypeConfig};
+use crate::state::{ClusterState, FailCount, NodeRecord, ResourceOp, Response};
+use crate::types::{DcEpoch, HerdNode, TypeConfig};
 
 const SNAPSHOT_MAGIC: &[u8; 8] = b"HERDSNAP";
-/// Version 1: one postcard-encoded [`SnapshotFile`] record.
-const SNAPSHOT_VERSION: u32 = 1;
+/// Version 2: one postcard-encoded [`SnapshotFile`] record whose data is a [`ClusterState`].
+/// Version 1 (still read) had no `storage_members` in the state ([`ClusterStateV1`]).
+const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_VERSION_OLDEST: u32 = 1;
 
 /// What the daemon reads: the applied state and where it stands in the log.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +77,12 @@ impl SmStore {
         let mut snapshot = None;
         if path.exists() {
             let bytes = format::read_file(path)?;
-            let body = format::check_header(path, &bytes, SNAPSHOT_MAGIC, SNAPSHOT_VERSION)?;
+            let (version, body) = format::check_header_versions(
+                path,
+                &bytes,
+                SNAPSHOT_MAGIC,
+                SNAPSHOT_VERSION_OLDEST..=SNAPSHOT_VERSION,
+            )?;
             let records = format::decode_records(path, body, format::HEADER_BYTES)?;
             let [record] = records.as_slice() else {
                 return Err(StoreError::Corrupt {
@@ -88,8 +96,16 @@ impl SmStore {
                 offset: format::HEADER_BYTES as u64,
                 message: e.to_string(),
             };
-            let file: SnapshotFile = postcard::from_bytes(record).map_err(decode_err)?;
-            applied.state = postcard::from_bytes(&file.data).map_err(decode_err)?;
+            let mut file: SnapshotFile = postcard::from_bytes(record).map_err(decode_err)?;
+            applied.state = if version == SNAPSHOT_VERSION_OLDEST {
+                let old: ClusterStateV1 = postcard::from_bytes(&file.data).map_err(decode_err)?;
+                let state = ClusterState::from(old);
+                // Served to peers (install_snapshot) in today's encoding.
+                file.data = postcard::to_allocvec(&state).expect("state always serializes");
+                state
+            } else {
+                postcard::from_bytes(&file.data).map_err(decode_err)?
+            };
             applied.last_applied = file.meta.last_log_id;
             applied.membership = file.meta.last_membership.clone();
             snapshot = Some(Arc::new(file));
@@ -105,6 +121,35 @@ impl SmStore {
             },
             receiver,
         ))
+    }
+}
+
+/// The state as snapshot format 1 stored it (no `storage_members`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct ClusterStateV1 {
+    cib_xml: String,
+    config_epoch: u64,
+    nodes: BTreeMap<String, NodeRecord>,
+    resources: BTreeMap<String, BTreeMap<String, ResourceOp>>,
+    fail_counts: BTreeMap<(String, String, String), FailCount>,
+    node_attrs: BTreeMap<String, BTreeMap<String, String>>,
+    storage_epoch: u64,
+    dc_epoch: DcEpoch,
+}
+
+impl From<ClusterStateV1> for ClusterState {
+    fn from(old: ClusterStateV1) -> ClusterState {
+        ClusterState {
+            cib_xml: old.cib_xml,
+            config_epoch: old.config_epoch,
+            nodes: old.nodes,
+            resources: old.resources,
+            fail_counts: old.fail_counts,
+            node_attrs: old.node_attrs,
+            storage_epoch: old.storage_epoch,
+            dc_epoch: old.dc_epoch,
+            storage_members: Default::default(),
+        }
     }
 }
 
@@ -230,5 +275,43 @@ impl RaftStateMachine<TypeConfig> for SmStore {
             meta: file.meta.clone(),
             snapshot: Box::new(Cursor::new(file.data.clone())),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_format_1_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot");
+        let old = ClusterStateV1 {
+            cib_xml: "<cib/>".into(),
+            config_epoch: 3,
+            storage_epoch: 2,
+            ..ClusterStateV1::default()
+        };
+        let file = SnapshotFile {
+            meta: SnapshotMeta::default(),
+            data: postcard::to_allocvec(&old).unwrap(),
+        };
+        let mut bytes = format::header(SNAPSHOT_MAGIC, 1).to_vec();
+        format::encode_record(&postcard::to_allocvec(&file).unwrap(), &mut bytes);
+        std::fs::write(&path, bytes).unwrap();
+        let (store, _) = SmStore::open(&path).unwrap();
+        assert_eq!(store.applied.state.cib_xml, "<cib/>");
+        assert_eq!(store.applied.state.config_epoch, 3);
+        assert_eq!(store.applied.state.storage_epoch, 2);
+        assert!(store.applied.state.storage_members.is_empty());
+    }
+
+    #[test]
+    fn snapshot_of_a_newer_format_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot");
+        std::fs::write(&path, format::header(SNAPSHOT_MAGIC, 99)).unwrap();
+        let err = SmStore::open(&path).err().unwrap().to_string();
+        assert!(err.contains("format version 99") && err.contains("snapshot"), "{err}");
     }
 }

@@ -6,7 +6,7 @@
 //! fail counts, node attributes and the storage epoch. No I/O here; persistence is in
 //! `sm_store.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +78,8 @@ pub struct ClusterState {
     pub storage_epoch: u64,
     /// The highest DC epoch any applied command carried.
     pub dc_epoch: DcEpoch,
+    /// The nodes in the current storage epoch (CLUSTER.md §6.10); added in snapshot format 2.
+    pub storage_members: BTreeSet<String>,
 }
 
 /// One change to the replicated state (the Raft log's application data).
@@ -118,6 +120,18 @@ pub enum Command {
     /// Marks a node removed from the membership.
     RemoveNode {
         node: String,
+    },
+    /// The DC sets the storage members; a different set starts a new storage epoch, the
+    /// same set changes nothing (so a retried proposal bumps once).
+    SetStorageEpoch {
+        dc_epoch: DcEpoch,
+        members: BTreeSet<String>,
+    },
+    /// Clears every fail count of `resource` (all when None) on `node` (all when None), as
+    /// one command (`herd cleanup`).
+    ClearFailCounts {
+        resource: Option<String>,
+        node: Option<String>,
     },
 }
 
@@ -205,6 +219,19 @@ impl ClusterState {
                 });
                 record.state = NodeState::Left;
             }
+            Command::SetStorageEpoch { members, .. } => {
+                if *members != self.storage_members {
+                    self.storage_members.clone_from(members);
+                    self.storage_epoch += 1;
+                }
+            }
+            Command::ClearFailCounts { resource, node } => {
+                let matches = |want: &Option<String>, have: &String| {
+                    want.as_ref().is_none_or(|want| want == have)
+                };
+                self.fail_counts
+                    .retain(|(r, n, _), _| !(matches(resource, r) && matches(node, n)));
+            }
         }
         Response::Ok
     }
@@ -216,7 +243,8 @@ impl Command {
         match self {
             Command::SetNodeState { dc_epoch, .. }
             | Command::RecordOp { dc_epoch, .. }
-            | Command::BumpStorageEpoch { dc_epoch } => Some(*dc_epoch),
+            | Command::BumpStorageEpoch { dc_epoch }
+            | Command::SetStorageEpoch { dc_epoch, .. } => Some(*dc_epoch),
             _ => None,
         }
     }
@@ -259,5 +287,52 @@ mod tests {
         });
         assert_eq!(state.config_epoch, 2);
         assert_eq!(state.cib_xml, "<cib a='1'/>");
+    }
+
+    fn members(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn storage_epoch_moves_only_when_the_member_set_changes() {
+        let mut state = ClusterState::default();
+        let set = |names: &[&str]| Command::SetStorageEpoch {
+            dc_epoch: epoch(1),
+            members: members(names),
+        };
+        state.apply(&set(&["n1", "n2", "n3"]));
+        assert_eq!(state.storage_epoch, 1);
+        // A retried proposal of the same set is no new epoch.
+        state.apply(&set(&["n1", "n2", "n3"]));
+        assert_eq!(state.storage_epoch, 1);
+        state.apply(&set(&["n1", "n2"]));
+        assert_eq!(state.storage_epoch, 2);
+        assert_eq!(state.storage_members, members(&["n1", "n2"]));
+    }
+
+    #[test]
+    fn clear_fail_counts_removes_only_the_matching_ones() {
+        let mut state = ClusterState::default();
+        for (r, n) in [("r1", "n1"), ("r1", "n2"), ("r2", "n1")] {
+            state.apply(&Command::SetFailCount {
+                resource: r.into(),
+                node: n.into(),
+                op: "monitor_10000".into(),
+                fail: Some(FailCount {
+                    count: 1,
+                    last_failure_s: 5,
+                }),
+            });
+        }
+        state.apply(&Command::ClearFailCounts {
+            resource: Some("r1".into()),
+            node: Some("n2".into()),
+        });
+        assert_eq!(state.fail_counts.len(), 2);
+        state.apply(&Command::ClearFailCounts {
+            resource: None,
+            node: Some("n1".into()),
+        });
+        assert!(state.fail_counts.is_empty());
     }
 }
