@@ -312,6 +312,9 @@ mod tests {
         let path = dir.path().join("snapshot");
         std::fs::write(&path, format::header(SNAPSHOT_MAGIC, 99)).unwrap();
         let err = SmStore::open(&path).err().unwrap().to_string();
-        assert!(err.contains("format version 99") && err.contains("snapshot"), "{err}");
+        assert!(
+            err.contains("format version 99") && err.contains("snapshot"),
+            "{err}"
+        );
     }
 }
