@@ -126,20 +126,22 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, StoreError> {
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
+/// A failed write removes the temporary file (on a full disk it holds the space that is short).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = path.with_extension("tmp");
-    let io = |source| StoreError::Io {
-        path: tmp.clone(),
-        source,
-    };
-    let mut file = OpenOptions::new()
+    let written = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .open(&tmp)
-        .map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(StoreError::Io { path: tmp, source });
+    }
     std::fs::rename(&tmp, path).map_err(|source| StoreError::Io {
         path: path.to_path_buf(),
         source,

@@ -5,9 +5,11 @@
 //! Storage is ours: an append-only journal with a CRC per record (`DIR/log`) and an atomically
 //! written snapshot (`DIR/snapshot`), each with a version header; damage is an error naming the
 //! file, never a panic. The file I/O is in `log_store.rs`, `sm_store.rs` and `format.rs`; the
-//! network I/O is the caller's transport. [`mem_net`] is an in-process transport with
-//! partitions, loss and delays for tests and the deterministic simulation.
+//! network I/O is the caller's transport. [`disk_health`] times the journal's writes and keeps
+//! the first failed one (disk full), for the daemon to report. [`mem_net`] is an in-process
+//! transport with partitions, loss and delays for tests and the deterministic simulation.
 
+pub mod disk_health;
 mod error;
 mod format;
 mod log_store;
@@ -18,7 +20,9 @@ mod sm_store;
 mod state;
 mod types;
 
+pub use disk_health::{DiskFault, DiskFaultKind, DiskHealth, DiskReport};
 pub use error::{ConsensusError, StoreError};
+pub use log_store::FSYNC_DELAY_ENV;
 pub use network::{BoxFuture, NetError, RaftTransport};
 pub use node::{Consensus, ConsensusStatus, RPC_TIMEOUT, RaftConfig, RaftNode};
 pub use sm_store::Applied;

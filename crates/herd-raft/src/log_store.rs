@@ -5,6 +5,12 @@
 //! a damaged or truncated journal is refused with an error naming the file and offset. When the
 //! journal has grown well past the live entries it is rewritten atomically (temporary file,
 //! fsync, rename). The file I/O is here and in `format.rs`.
+//!
+//! Every write is timed (write + fsync) into the shared [`DiskHealth`]; a failed write (disk
+//! full or another I/O error) is recorded there, and the file is cut back to its last whole
+//! record so a partial record never stays behind (the journal still replays). The test-only
+//! environment variable `HERD_FAULT_FSYNC_DELAY_MS`, read once at open, adds that many
+//! milliseconds to every fsync to stand in for a slow disk.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -13,11 +19,13 @@ use std::io::Write;
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, LogId, OptionalSend, RaftLogReader, StorageError, StorageIOError, Vote};
 use serde::{Deserialize, Serialize};
 
+use crate::disk_health::{DiskFault, DiskHealth};
 use crate::error::StoreError;
 use crate::format;
 use crate::types::TypeConfig;
@@ -27,6 +35,8 @@ const LOG_MAGIC: &[u8; 8] = b"HERDRLOG";
 const LOG_VERSION: u32 = 1;
 /// Rewrite the journal when it holds this many records more than live entries.
 const COMPACT_RECORDS_MIN: usize = 4096;
+/// Test-only: milliseconds added to every fsync of the journal (a slow disk without dm-delay).
+pub const FSYNC_DELAY_ENV: &str = "HERD_FAULT_FSYNC_DELAY_MS";
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Record {
@@ -51,7 +61,13 @@ struct LogData {
 struct Journal {
     path: PathBuf,
     file: File,
+    /// The file's length after the last whole record written.
+    len: u64,
     data: LogData,
+    health: DiskHealth,
+    fsync_delay: Option<Duration>,
+    /// `data.n_records` when a rewrite last failed (0: never).
+    compact_failed_at: usize,
 }
 
 /// The log store handed to openraft; cheap to clone (readers share it).
@@ -61,8 +77,8 @@ pub(crate) struct LogStore {
 }
 
 impl LogStore {
-    /// Opens (or creates) the journal at `path`, replaying it.
-    pub(crate) fn open(path: &Path) -> Result<LogStore, StoreError> {
+    /// Opens (or creates) the journal at `path`, replaying it; writes are timed into `health`.
+    pub(crate) fn open(path: &Path, health: DiskHealth) -> Result<LogStore, StoreError> {
         let data = if path.exists() {
             replay(path)?
         } else {
@@ -75,10 +91,21 @@ impl LogStore {
                 path: path.to_path_buf(),
                 source,
             })?;
+        let len = file
+            .metadata()
+            .map_err(|source| StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
         let journal = Journal {
             path: path.to_path_buf(),
             file,
+            len,
             data,
+            health,
+            fsync_delay: fsync_delay_from_env(),
+            compact_failed_at: 0,
         };
         Ok(LogStore {
             inner: Arc::new(Mutex::new(journal)),
@@ -90,6 +117,19 @@ impl LogStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Reads [`FSYNC_DELAY_ENV`] (test-only); absent, empty, zero or unreadable means none.
+fn fsync_delay_from_env() -> Option<Duration> {
+    let ms: u64 = std::env::var(FSYNC_DELAY_ENV).ok()?.trim().parse().ok()?;
+    if ms == 0 {
+        return None;
+    }
+    tracing::warn!(
+        delay_ms = ms,
+        "{FSYNC_DELAY_ENV} is set: every Raft log fsync is delayed (fault injection for tests)"
+    );
+    Some(Duration::from_millis(ms))
 }
 
 fn create(path: &Path) -> Result<LogData, StoreError> {
@@ -135,24 +175,52 @@ impl LogData {
 }
 
 impl Journal {
-    /// Appends records, fsyncs, then applies them in memory.
+    /// Appends records, fsyncs, then applies them in memory. On a failed write the file is
+    /// cut back to its last whole record and the fault is recorded; memory is unchanged.
     fn write(&mut self, records: Vec<Record>) -> Result<(), StoreError> {
         let mut buf = Vec::new();
         for record in &records {
-            let payload = postcard::to_allocvec(record).expect("log records always serialize");
-            format::encode_record(&payload, &mut buf);
+            encode(record, &mut buf);
         }
-        let io = |source| StoreError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        self.file.write_all(&buf).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        let began = Instant::now();
+        if let Err(source) = self.write_and_sync(&buf) {
+            self.health
+                .record_fault(DiskFault::from_io(&self.path, &source));
+            // Cutting back needs no space; if even that fails, replay reports the partial
+            // record with its offset instead of reading it.
+            if let Err(e) = self.file.set_len(self.len) {
+                tracing::error!(path = %self.path.display(), error = %e,
+                    "cannot cut the journal back to its last whole record");
+            }
+            return Err(StoreError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        let ended = Instant::now();
+        self.health.record_write(ended, ended - began);
+        self.len += buf.len() as u64;
         for record in records {
             self.data.apply(record);
         }
         if self.data.n_records > self.data.entries.len() + COMPACT_RECORDS_MIN {
-            self.compact()?;
+            // The records are durable already; a failed rewrite only leaves the journal long.
+            // Retried only after as many records again, so a full disk warns once per round.
+            if self.data.n_records > self.compact_failed_at + COMPACT_RECORDS_MIN
+                && let Err(e) = self.compact()
+            {
+                tracing::warn!(error = %e, "cannot rewrite the Raft journal; it keeps growing");
+                self.compact_failed_at = self.data.n_records;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_and_sync(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(buf)?;
+        self.file.sync_data()?;
+        if let Some(delay) = self.fsync_delay {
+            std::thread::sleep(delay);
         }
         Ok(())
     }
@@ -175,6 +243,7 @@ impl Journal {
             encode(&Record::Entry(entry.clone()), &mut buf);
         }
         format::write_atomic(&self.path, &buf)?;
+        self.len = buf.len() as u64;
         self.file = OpenOptions::new()
             .append(true)
             .open(&self.path)

@@ -16,6 +16,7 @@ use openraft::raft::AppendEntriesResponse;
 use openraft::{ChangeMembers, Raft, ServerState};
 use tokio::sync::watch;
 
+use crate::disk_health::{DiskHealth, DiskReport};
 use crate::error::{ConsensusError, StoreError};
 use crate::log_store::LogStore;
 use crate::network::{self, NetFactory, RaftReply, RaftRequest, RaftTransport};
@@ -104,6 +105,7 @@ pub struct RaftNode {
     quorum_ack: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
     leader_contact: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
     membership_lock: Arc<tokio::sync::Mutex<()>>,
+    disk: DiskHealth,
 }
 
 impl RaftNode {
@@ -116,7 +118,8 @@ impl RaftNode {
             path: config.dir.clone(),
             source,
         })?;
-        let log = LogStore::open(&config.dir.join("log"))?;
+        let disk = DiskHealth::default();
+        let log = LogStore::open(&config.dir.join("log"), disk.clone())?;
         let (sm, applied) = SmStore::open(&config.dir.join("snapshot"))?;
         let raft_config = openraft::Config {
             cluster_name: config.cluster.clone(),
@@ -145,7 +148,14 @@ impl RaftNode {
             quorum_ack,
             leader_contact,
             membership_lock: Arc::new(tokio::sync::Mutex::new(())),
+            disk,
         })
+    }
+
+    /// The health of this node's Raft storage: journal write latency and the first failed
+    /// write (after which Raft has stopped).
+    pub fn disk_report(&self) -> DiskReport {
+        self.disk.report(std::time::Instant::now())
     }
 
     fn node_by_name(&self, name: &str) -> Option<(u64, HerdNode)> {
