@@ -27,12 +27,14 @@ use std::path::{Path, PathBuf};
 mod error;
 mod executor;
 mod nodes;
+mod storage;
 mod timing;
 mod walk;
 
 pub use error::ConfigError;
 pub use executor::ExecutorConfig;
 pub use nodes::{DEFAULT_PORT, LINKS_PER_NODE_MAX, NODES_MAX, NodeConfig};
+pub use storage::{MIN_FREE_MB_DEFAULT, StorageConfig};
 pub use timing::{PROFILES, Timing};
 
 use walk::{Doc, Table};
@@ -68,9 +70,11 @@ pub struct Config {
     /// Members of this group may use the admin socket besides root.
     pub admin_group: Option<String>,
     pub executor: ExecutorConfig,
+    /// The `[storage]` table: the free-space reserve of `data_dir`.
+    pub storage: StorageConfig,
 }
 
-const TOP_KEYS: [&str; 9] = [
+const TOP_KEYS: [&str; 10] = [
     "cluster",
     "node",
     "data_dir",
@@ -80,6 +84,7 @@ const TOP_KEYS: [&str; 9] = [
     "admin_group",
     "executor",
     "version",
+    "storage",
 ];
 
 /// The path of the configuration file: `explicit` (the --config flag), else `$HERD_CONFIG`,
@@ -186,6 +191,7 @@ impl Config {
             timing: timing::read(&top)?,
             admin_group,
             executor: executor::read(&top)?,
+            storage: storage::read(&top)?,
         })
     }
 

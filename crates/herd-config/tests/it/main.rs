@@ -372,3 +372,25 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn storage_table_sets_the_free_space_reserve() {
+    assert_eq!(
+        parse(GOOD).unwrap().storage.min_free_mb,
+        herd_config::MIN_FREE_MB_DEFAULT
+    );
+    let config = parse(&format!("{GOOD}[storage]\nmin_free_mb = 0\n")).unwrap();
+    assert_eq!(config.storage.min_free_mb, 0);
+    check_err(
+        &format!("{GOOD}[storage]\nmin_free = 5\n"),
+        13,
+        "storage.min_free",
+        "did you mean 'min_free_mb'?",
+    );
+    check_err(
+        &format!("{GOOD}[storage]\nmin_free_mb = \"64M\"\n"),
+        13,
+        "storage.min_free_mb",
+        "whole number",
+    );
+}
