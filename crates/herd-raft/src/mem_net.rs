@@ -3,7 +3,8 @@
 //!
 //! It serves unit tests and the deterministic simulation, and stands in for herd-rpc where a
 //! real network is not wanted. Loss and delays come from a seeded generator, so a schedule
-//! replays from its seed. No sockets; time is tokio's (pause it for simulated time).
+//! replays from its seed; [`MemNet::observe`] reports every message and its fate (the
+//! simulation traces them). No sockets; time is tokio's (pause it for simulated time).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,31 @@ pub trait MemHandler: Send + Sync + 'static {
     fn handle(&self, from: String, payload: Vec<u8>) -> BoxFuture<'_, Vec<u8>>;
 }
 
+/// What became of one message (a request or its reply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Dropped by a cut link.
+    Cut,
+    /// Dropped by random loss.
+    Lost,
+    /// The receiver is down (not registered).
+    Down,
+    /// Delivered after this delay.
+    Delivered(Duration),
+}
+
+/// One message as [`MemNet::observe`] reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub payload: &'a [u8],
+    pub fate: Fate,
+}
+
+/// Called with every message routed; see [`MemNet::observe`].
+pub type Observer = Arc<dyn Fn(Message<'_>) + Send + Sync>;
+
 #[derive(Default)]
 struct Inner {
     handlers: BTreeMap<String, Arc<dyn MemHandler>>,
@@ -25,6 +51,7 @@ struct Inner {
     loss_per_mille: u32,
     delay_ms_max: u64,
     rng_state: u64,
+    observer: Option<Observer>,
 }
 
 /// The shared in-process network.
@@ -98,22 +125,57 @@ impl MemNet {
         inner.delay_ms_max = delay_ms_max;
     }
 
+    /// Calls `observer` with every message from now on (request and reply, each with its
+    /// fate), in the order they are routed.
+    pub fn observe(&self, observer: Observer) {
+        self.lock().observer = Some(observer);
+    }
+
     /// Decides the fate of one message: `None` = dropped, else the delay and the handler.
-    fn route(&self, from: &str, to: &str) -> Option<(Duration, Arc<dyn MemHandler>)> {
-        let mut inner = self.lock();
+    fn route(
+        &self,
+        from: &str,
+        to: &str,
+        payload: &[u8],
+    ) -> Option<(Duration, Arc<dyn MemHandler>)> {
+        let (fate, handler, observer) = {
+            let mut inner = self.lock();
+            let (fate, handler) = Self::fate(&mut inner, from, to);
+            (fate, handler, inner.observer.clone())
+        };
+        if let Some(observer) = observer {
+            observer(Message {
+                from,
+                to,
+                payload,
+                fate,
+            });
+        }
+        match fate {
+            Fate::Delivered(delay) => handler.map(|h| (delay, h)),
+            Fate::Cut | Fate::Lost | Fate::Down => None,
+        }
+    }
+
+    fn fate(inner: &mut Inner, from: &str, to: &str) -> (Fate, Option<Arc<dyn MemHandler>>) {
         if inner.cut.contains(&(from.to_string(), to.to_string())) {
-            return None;
+            return (Fate::Cut, None);
         }
         let draw = splitmix(&mut inner.rng_state);
         if (draw % 1000) < u64::from(inner.loss_per_mille) {
-            return None;
+            return (Fate::Lost, None);
         }
         let delay_ms = match inner.delay_ms_max {
             0 => 0,
             max => (draw >> 20) % (max + 1),
         };
-        let handler = inner.handlers.get(to)?.clone();
-        Some((Duration::from_millis(delay_ms), handler))
+        match inner.handlers.get(to) {
+            Some(handler) => (
+                Fate::Delivered(Duration::from_millis(delay_ms)),
+                Some(handler.clone()),
+            ),
+            None => (Fate::Down, None),
+        }
     }
 
     /// One request/response between two nodes, honouring faults both ways.
@@ -124,26 +186,39 @@ impl MemNet {
         payload: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, NetError> {
-        let attempt = async {
-            let Some((delay, handler)) = self.route(from, to) else {
-                std::future::pending::<()>().await;
-                unreachable!("pending never completes");
-            };
-            tokio::time::sleep(delay).await;
-            let reply = handler.handle(from.to_string(), payload).await;
-            match self.route(to, from) {
-                Some((delay, _)) => tokio::time::sleep(delay).await,
-                None => std::future::pending::<()>().await,
-            }
-            reply
+        let (unreachable, observer) = {
+            let inner = self.lock();
+            (!inner.handlers.contains_key(to), inner.observer.clone())
         };
-        let unreachable = !self.lock().handlers.contains_key(to);
         if unreachable {
+            if let Some(observer) = observer {
+                let fate = Fate::Down;
+                let payload = &payload;
+                observer(Message {
+                    from,
+                    to,
+                    payload,
+                    fate,
+                });
+            }
             return Err(NetError::Unreachable {
                 peer: to.to_string(),
                 message: "down".into(),
             });
         }
+        let attempt = async {
+            let Some((delay, handler)) = self.route(from, to, &payload) else {
+                std::future::pending::<()>().await;
+                unreachable!("pending never completes");
+            };
+            tokio::time::sleep(delay).await;
+            let reply = handler.handle(from.to_string(), payload).await;
+            match self.route(to, from, &reply) {
+                Some((delay, _)) => tokio::time::sleep(delay).await,
+                None => std::future::pending::<()>().await,
+            }
+            reply
+        };
         tokio::time::timeout(timeout, attempt)
             .await
             .map_err(|_| NetError::Timeout {

@@ -35,7 +35,7 @@ openraft::declare_raft_types!(
         Node = HerdNode,
         Entry = openraft::Entry<TypeConfig>,
         SnapshotData = Cursor<Vec<u8>>,
-        AsyncRuntime = openraft::TokioRuntime,
+        AsyncRuntime = crate::runtime::HerdRuntime,
 );
 
 /// The Raft id of the node called `name` (64-bit FNV-1a of the name).

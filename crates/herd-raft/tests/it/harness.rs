@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use herd_raft::mem_net::{MemHandler, MemNet};
+use herd_raft::mem_net::{MemHandler, MemNet, Observer};
 use herd_raft::{BoxFuture, Consensus, HerdNode, RaftConfig, RaftNode};
 
 pub(crate) struct Handler(pub(crate) RaftNode);
@@ -38,9 +38,23 @@ impl Cluster {
     }
 
     pub(crate) async fn start_with(n: usize, seed: u64, election_ms: (u64, u64)) -> Cluster {
+        Cluster::start_observed(n, seed, election_ms, None).await
+    }
+
+    /// A cluster whose every message, from the first, goes to `observer` too.
+    pub(crate) async fn start_observed(
+        n: usize,
+        seed: u64,
+        election_ms: (u64, u64),
+        observer: Option<Observer>,
+    ) -> Cluster {
         let names: Vec<String> = (1..=n).map(|i| format!("n{i}")).collect();
+        let net = MemNet::new(seed);
+        if let Some(observer) = observer {
+            net.observe(observer);
+        }
         let mut cluster = Cluster {
-            net: MemNet::new(seed),
+            net,
             dir: tempfile::tempdir().unwrap(),
             names: names.clone(),
             nodes: vec![None; n],

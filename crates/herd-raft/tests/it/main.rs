@@ -2,7 +2,8 @@
 //!
 //! `harness` builds clusters; `basics` covers formation, failover, restart and damaged files;
 //! `disk_full` fills a tmpfs under the log (Raft stops, nothing committed is lost);
-//! `sim` is the seeded fault simulation (`HERD_SIM_SEED=N` replays one seed).
+//! `sim` is the deterministic fault simulation (`HERD_SIM_SEED=N` replays one seed bit for bit),
+//! `trace` its per-run event trace.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -10,3 +11,4 @@ mod basics;
 mod disk_full;
 mod harness;
 mod sim;
+mod trace;
