@@ -183,28 +183,14 @@ pub(crate) async fn on_leader(agent: &Arc<Agent>, request: Request) -> Response 
             });
             agent.transport.set_peers(peers);
             match agent.consensus.add_node(node).await {
-                Ok(()) => done(format!("node {name} added as a voter")),
+                Ok(()) => {
+                    agent.forget_left(&name).await;
+                    done(format!("node {name} added as a voter"))
+                }
                 Err(e) => error(format!("cannot add node {name}: {e}")),
             }
         }
-        Request::NodeRemove { name } => {
-            if name == agent.name {
-                return error(format!(
-                    "{name} is the leader; remove it from another node after the DC has moved"
-                ));
-            }
-            if let Err(e) = agent.consensus.remove_node(&name).await {
-                return error(format!("cannot remove node {name}: {e}"));
-            }
-            match agent
-                .consensus
-                .propose(Command::RemoveNode { node: name.clone() })
-                .await
-            {
-                Ok(_) => done(format!("node {name} removed")),
-                Err(e) => error(format!("node {name} left the membership, but: {e}")),
-            }
-        }
+        Request::NodeRemove { name } => crate::agent::removed::node_remove(agent, name).await,
         Request::SetCib { xml } => match agent.consensus.propose(Command::SetCib { xml }).await {
             Ok(_) => done("configuration committed".to_string()),
             Err(e) => error(e.to_string()),
@@ -272,6 +258,7 @@ pub(crate) fn status(agent: &Agent) -> ClusterStatus {
         }
         let record = applied.state.nodes.get(&node.name);
         let state = match record {
+            _ if node.name == agent.name && agent.departure.is_removed() => "removed",
             Some(record) => record.state.as_str(),
             None => "offline",
         };

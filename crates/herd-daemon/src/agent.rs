@@ -25,7 +25,9 @@ use crate::hooks::AgentHooks;
 use crate::wire::{self, ClusterMsg, ClusterReply};
 
 mod dc;
+mod leave;
 mod lease;
+pub(crate) mod removed;
 
 use dc::DcTracker;
 use lease::Lease;
@@ -47,6 +49,8 @@ pub(crate) struct Agent {
     handoff_until: Mutex<Option<Instant>>,
     pub(crate) init_started: AtomicBool,
     renew_seq: AtomicU64,
+    /// Removal learned, leave committed, removed nodes to tell (agent/removed.rs).
+    pub(crate) departure: removed::Departure,
 }
 
 /// The last answer of a peer to our hello.
@@ -93,6 +97,7 @@ impl Agent {
             handoff_until: Mutex::new(None),
             init_started: AtomicBool::new(false),
             renew_seq: AtomicU64::new(0),
+            departure: removed::Departure::default(),
         }
     }
 
@@ -129,6 +134,7 @@ impl Agent {
         for (_, node) in applied.membership.membership().nodes() {
             peers.insert(node.name.clone(), node.addrs.clone());
         }
+        self.departure.extend_peers(&mut peers);
         peers.remove(&self.name);
         peers
     }
@@ -209,20 +215,21 @@ impl Agent {
             };
             tokio::spawn(async move {
                 let timeout = agent.renew_interval() * 2;
-                let reply = agent.call(&peer, &msg, timeout).await;
-                if let Ok(ClusterReply::Hello {
-                    node,
-                    initialized,
-                    has_leader,
-                }) = reply
-                    && node == peer
-                {
-                    let seen = Seen {
-                        at: Instant::now(),
+                match agent.call(&peer, &msg, timeout).await {
+                    Ok(ClusterReply::Hello {
+                        node,
                         initialized,
                         has_leader,
-                    };
-                    lock(&agent.seen).insert(peer, seen);
+                    }) if node == peer => {
+                        let seen = Seen {
+                            at: Instant::now(),
+                            initialized,
+                            has_leader,
+                        };
+                        lock(&agent.seen).insert(peer, seen);
+                    }
+                    Ok(ClusterReply::Removed { dc }) => agent.learn_removed(&dc),
+                    _ => {}
                 }
             });
         }
@@ -262,7 +269,10 @@ impl Agent {
             }
         }
         let handing_off = lock(&self.handoff_until).is_some_and(|until| now < until);
-        let allowed = votes * 2 > status.voters.len() && !served && !handing_off;
+        let allowed = votes * 2 > status.voters.len()
+            && !served
+            && !handing_off
+            && !self.departure.is_removed();
         let mut current = lock(&self.elect_enabled);
         if *current != Some(allowed) {
             if current.is_some() {

@@ -50,10 +50,17 @@ impl herd_rpc::Handler for RpcHandler {
 
 async fn handle_cluster(agent: &Arc<Agent>, from: &str, msg: ClusterMsg) -> ClusterReply {
     match msg {
-        ClusterMsg::Hello { cluster, node, .. } => {
+        ClusterMsg::Hello {
+            cluster,
+            node,
+            initialized,
+        } => {
             if cluster != agent.config.cluster || node != from {
                 tracing::warn!(peer = %from, %cluster, %node, "refused a hello that does not match");
                 return ClusterReply::Refused("cluster or node name mismatch".to_string());
+            }
+            if let Some(removed) = agent.removed_reply(&node, initialized) {
+                return removed;
             }
             let status = agent.consensus.status();
             let has_leader = agent.dc_fresh(&status) || agent.leader_in_touch(&status);
@@ -71,7 +78,9 @@ async fn handle_cluster(agent: &Arc<Agent>, from: &str, msg: ClusterMsg) -> Clus
             if node != from {
                 return ClusterReply::Refused("renewal for another node".to_string());
             }
-            agent.handle_renew(&node, incarnation, seq)
+            agent
+                .removed_reply(&node, true)
+                .unwrap_or_else(|| agent.handle_renew(&node, incarnation, seq))
         }
         ClusterMsg::Admin(json) => {
             let response = match herd_api::decode_line::<herd_api::Request>(&json) {
@@ -81,6 +90,14 @@ async fn handle_cluster(agent: &Arc<Agent>, from: &str, msg: ClusterMsg) -> Clus
                 },
             };
             ClusterReply::Admin(herd_api::encode_line(&response))
+        }
+        ClusterMsg::Leave { node, incarnation } if node == from => {
+            agent.handle_leave(&node, incarnation).await
+        }
+        ClusterMsg::Leave { .. } => ClusterReply::Refused("leave for another node".to_string()),
+        ClusterMsg::Removed { dc } => {
+            agent.learn_removed(&dc);
+            ClusterReply::Done
         }
     }
 }

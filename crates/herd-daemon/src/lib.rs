@@ -57,8 +57,9 @@ pub enum AgentError {
     UnknownGroup { group: String },
 }
 
-/// Runs `herd agent --config FILE` in the foreground until SIGTERM or SIGINT, with the
-/// node's executor (stop-all on lease loss).
+/// Runs `herd agent --config FILE` in the foreground until SIGTERM or SIGINT (then it stops
+/// its resources, leaves the cluster and exits 0), with the node's executor (stop-all on
+/// lease loss). A node removed from the cluster exits 78 (`EX_CONFIG`).
 pub fn run(config_path: &Path) -> ExitCode {
     let hooks = match herd_config::Config::load(config_path) {
         Ok(config) => match ExecutorHooks::from_config(&config) {
@@ -88,7 +89,7 @@ pub fn run_with_hooks(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> ExitCod
         }
     };
     match runtime.block_on(serve(config_path, hooks)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             // Once, on stderr (where the log goes too): a log line as well would repeat it.
             eprintln!("herd agent: {e}");
@@ -115,7 +116,9 @@ fn init_tracing() {
         .try_init();
 }
 
-async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<(), AgentError> {
+/// Returns the exit status: 0 after a signal (the node left the cluster gracefully), 78 when
+/// the node was removed from the cluster (agent/removed.rs).
+async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<u8, AgentError> {
     let config = herd_config::Config::load(config_path)?;
     let key = herd_rpc::ClusterKey::load(&config.key_file)?;
     let io = |path: &Path| {
@@ -123,6 +126,10 @@ async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<(), Age
         move |source| AgentError::Io { path, source }
     };
     std::fs::create_dir_all(&config.data_dir).map_err(io(&config.data_dir))?;
+    if let Some(line) = agent::removed::removed_marker(&config.data_dir) {
+        tracing::error!("{line}");
+        return Ok(agent::removed::EXIT_REMOVED);
+    }
     let incarnation = next_incarnation(&config.data_dir.join("incarnation"))?;
     let local = config.local_node().clone();
     let timing = &config.timing;
@@ -176,12 +183,18 @@ async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<(), Age
     agent::spawn_loops(&agent);
     tokio::spawn(startup_hooks(agent.clone()));
     tokio::spawn(admin::serve(agent.clone(), listener));
-    wait_for_signal().await;
-    tracing::info!("herd agent stopping");
+    let code = tokio::select! {
+        () = wait_for_signal() => {
+            tracing::info!("herd agent stopping");
+            agent.leave().await;
+            0
+        }
+        _ = agent.departure.wait() => agent::removed::EXIT_REMOVED,
+    };
     transport.shutdown();
     consensus.shutdown().await;
     let _ = std::fs::remove_file(&socket_path);
-    Ok(())
+    Ok(code)
 }
 
 /// The start-up hooks: the probe, then, when no lease came within one lease length of the

@@ -33,6 +33,10 @@ pub(crate) enum ClusterMsg {
     /// An admin request that only the leader can carry out (herd-api JSON: its enums are
     /// internally tagged, which postcard cannot encode).
     Admin(String),
+    /// A node leaving gracefully asks the DC to commit it `left` (agent/leave.rs).
+    Leave { node: String, incarnation: u64 },
+    /// The DC tells a node it removed from the cluster (agent/removed.rs).
+    Removed { dc: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,6 +57,10 @@ pub(crate) enum ClusterReply {
     /// herd-api JSON.
     Admin(String),
     Refused(String),
+    /// The asker was removed from the cluster by the DC `dc` (answer to its hello or renewal).
+    Removed { dc: String },
+    /// Done (a leave committed, a removal notice taken).
+    Done,
 }
 
 pub(crate) fn encode_cluster<T: Serialize>(value: &T) -> Vec<u8> {

@@ -180,6 +180,7 @@ impl Agent {
         if !self.dc_fresh(&status) {
             return;
         }
+        self.finish_removals(&status).await;
         let now = Instant::now();
         let (tenure_start, renewals) = {
             let mut dc = lock(&self.dc);
@@ -198,6 +199,9 @@ impl Agent {
         for node in status.voters.iter().chain(status.learners.iter()) {
             let record = applied.state.nodes.get(&node.name);
             let renewal = renewals.get(&node.name);
+            if super::leave::left_sticks(record, renewal) {
+                continue;
+            }
             let Some(state) = desired_state(
                 record.map(|r| r.state),
                 renewal.map(|r| (now.duration_since(r.at), now.duration_since(r.streak_start))),

@@ -82,6 +82,9 @@ impl Agent {
             .is_some_and(|expiry| Instant::now() < expiry)
     }
     pub(super) async fn renew_round(self: &Arc<Self>) {
+        if self.departure.has_left() {
+            return; // left gracefully: no lease, no lease-loss stop (agent/leave.rs)
+        }
         self.check_lease_expiry().await;
         let status = self.consensus.status();
         let Some(leader) = status.leader else { return };

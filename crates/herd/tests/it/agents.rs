@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -127,6 +127,27 @@ impl Cluster {
             child.kill().unwrap();
             child.wait().unwrap();
         }
+    }
+
+    /// SIGTERM (a systemd stop) and wait up to `limit` for the exit; None if still running.
+    pub(crate) fn terminate(&mut self, i: usize, limit: Duration) -> Option<ExitStatus> {
+        let pid = self.agents[i].child.as_ref()?.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.wait_exit(i, limit)
+    }
+
+    /// Waits up to `limit` for agent `i` to exit on its own; None if it still runs.
+    pub(crate) fn wait_exit(&mut self, i: usize, limit: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            let child = self.agents[i].child.as_mut()?;
+            if let Some(status) = child.try_wait().unwrap() {
+                self.agents[i].child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
     }
 
     pub(crate) fn log(&self, i: usize) -> String {

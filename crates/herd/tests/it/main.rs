@@ -3,7 +3,9 @@
 //! `agents` is the shared harness (configs, ports, processes, status polling, waiting for a
 //! formed cluster, network namespaces for `netns` and `links`); `cluster` covers
 //! formation, failure detection, DC failover, restart and damaged files on loopback;
-//! `membership` covers `herd cluster init`, `herd node add/remove` and the witness;
+//! `membership` covers `herd cluster init`, `herd node add/remove`, removal notice, graceful
+//! leave and the witness; `membership_failure` covers membership changes under failure and a
+//! cold start;
 //! `lease_loss` shows a node stopping its resources when its lease runs out;
 //! `netns` covers partitions between network-namespace hosts (root only); `bad_input` shows
 //! wrong keys, garbage, oversized frames and unknown nodes refused with one log line each;
@@ -19,5 +21,6 @@ mod cluster;
 mod lease_loss;
 mod links;
 mod membership;
+mod membership_failure;
 mod netns;
 mod simulate;

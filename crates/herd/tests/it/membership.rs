@@ -103,6 +103,9 @@ fn node_add_makes_a_voter_and_node_remove_takes_it_out() {
                 .is_some_and(|s| role(&s, "n4").is_none_or(|r| r != "voter") && dc(&s).is_some())
         })
     });
+    // n4 is listed in no other node's config: the DC still tells it, and it exits 78.
+    let exit = cluster.wait_exit(3, Duration::from_secs(5));
+    assert_eq!(exit.and_then(|e| e.code()), Some(78), "{}", cluster.log(3));
     let (ok, text) = herd(&cluster, 0, &["node", "remove", "nosuch"]);
     assert!(!ok && text.contains("nosuch"), "{text}");
 }
@@ -180,4 +183,96 @@ fn witness_catches_a_lagging_survivor_up_and_hands_it_the_dc() {
         log.contains("handing leadership"),
         "the witness never led:\n{log}"
     );
+}
+
+/// The index of the agent named `name`.
+fn index(cluster: &Cluster, name: &str) -> usize {
+    cluster.agents.iter().position(|a| a.name == name).unwrap()
+}
+
+#[test]
+fn removed_node_is_told_stops_and_exits_and_stays_out_when_restarted() {
+    let mut cluster = Cluster::loopback(3);
+    let first = crate::agents::formed(&mut cluster, Duration::from_secs(15));
+    let dc_idx = index(&cluster, &first);
+    let victim = (dc_idx + 1) % 3;
+    let other = (dc_idx + 2) % 3;
+    let name = cluster.agents[victim].name.clone();
+    let term = inner(cluster.fast_status(dc_idx)).unwrap()["term"].clone();
+    let (ok, text) = herd(&cluster, other, &["node", "remove", &name]);
+    assert!(ok, "{text}");
+    let exit = cluster.wait_exit(victim, Duration::from_secs(5));
+    let log = cluster.log(victim);
+    assert_eq!(exit.and_then(|e| e.code()), Some(78), "{log}");
+    let line = format!("node {name} was removed from cluster test by the DC {first}");
+    assert_eq!(log.matches(&line).count(), 1, "{log}");
+    // Restarted with its old data_dir: the same line, exit 78 at once, nothing disturbed.
+    cluster.start(victim);
+    let exit = cluster.wait_exit(victim, Duration::from_secs(5));
+    let log = cluster.log(victim);
+    assert_eq!(exit.and_then(|e| e.code()), Some(78), "{log}");
+    assert!(log.contains(&line) && log.contains("belongs to a removed node"), "{log}");
+    // Without the marker (as if it had been down during the removal): it starts with its old
+    // membership, learns from the DC's answer to its hello, exits, and deposes nobody.
+    std::fs::remove_file(cluster.agents[victim].data_dir.join("removed")).unwrap();
+    cluster.start(victim);
+    let exit = cluster.wait_exit(victim, Duration::from_secs(5));
+    let log = cluster.log(victim);
+    assert_eq!(exit.and_then(|e| e.code()), Some(78), "{log}");
+    assert_eq!(log.matches(&line).count(), 1, "{log}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = inner(cluster.fast_status(dc_idx)).unwrap();
+    assert_eq!(dc(&status).as_deref(), Some(first.as_str()), "{status}");
+    assert_eq!(status["term"], term, "the removed node raised the term: {status}");
+    assert_eq!(node_state(&status, &name).as_deref(), Some("left"), "{status}");
+    assert!(role(&status, &name).is_none_or(|r| r == "none"), "{status}");
+}
+
+#[test]
+fn sigterm_leaves_gracefully_and_a_restart_rejoins() {
+    let mut cluster = Cluster::loopback(3);
+    let first = crate::agents::formed(&mut cluster, Duration::from_secs(15));
+    let dc_idx = index(&cluster, &first);
+    let leaver = (dc_idx + 1) % 3;
+    let observer = (dc_idx + 2) % 3;
+    let name = cluster.agents[leaver].name.clone();
+    let start = Instant::now();
+    let exit = cluster.terminate(leaver, Duration::from_secs(5));
+    assert_eq!(exit.and_then(|e| e.code()), Some(0), "{}", cluster.log(leaver));
+    cluster.wait_for(Duration::from_secs(3), "the node left", |c| {
+        inner(c.fast_status(observer)).is_some_and(|s| node_state(&s, &name).as_deref() == Some("left"))
+    });
+    let since_signal = start.elapsed();
+    eprintln!("left on the others {since_signal:?} after SIGTERM");
+    assert!(since_signal < Duration::from_millis(500), "{since_signal:?}");
+    // It stays left: never suspect or lost.
+    let watch = Instant::now();
+    while watch.elapsed() < Duration::from_millis(1500) {
+        for i in [dc_idx, observer] {
+            let s = inner(cluster.fast_status(i)).unwrap();
+            assert_eq!(node_state(&s, &name).as_deref(), Some("left"), "{s}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Restarted: online again.
+    cluster.start(leaver);
+    cluster.wait_for(Duration::from_secs(10), "the node online again", |c| {
+        inner(c.fast_status(observer)).is_some_and(|s| node_state(&s, &name).as_deref() == Some("online"))
+            && inner(c.fast_status(leaver)).is_some_and(|s| s["lease"] == true)
+    });
+    // SIGTERM of the DC: the others get a new DC and see the old one left, never lost.
+    let exit = cluster.terminate(dc_idx, Duration::from_secs(5));
+    assert_eq!(exit.and_then(|e| e.code()), Some(0), "{}", cluster.log(dc_idx));
+    let took = cluster.wait_for(Duration::from_secs(5), "a new DC, the old one left", |c| {
+        inner(c.fast_status(observer)).is_some_and(|s| {
+            dc(&s).is_some_and(|d| d != first) && node_state(&s, &first).as_deref() == Some("left")
+        })
+    });
+    eprintln!("new DC {took:?} after the old DC exited");
+    std::thread::sleep(Duration::from_millis(1500));
+    for i in [leaver, observer] {
+        let s = inner(cluster.fast_status(i)).unwrap();
+        assert_eq!(node_state(&s, &first).as_deref(), Some("left"), "{s}");
+        assert!(dc(&s).is_some_and(|d| d != first), "{s}");
+    }
 }

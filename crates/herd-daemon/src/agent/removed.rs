@@ -1,0 +1,289 @@
+//! A node removed from the cluster learns it and goes away: the DC answers its hellos and
+//! renewals with `Removed` (and tells it once right after `herd node remove` commits); the
+//! node then logs one line, stops its resources (the lease-loss hook), keeps a marker file
+//! and exits with [`EXIT_REMOVED`], which the systemd unit does not restart. Restarted with
+//! the same data directory, it finds the marker and exits at once, before Raft starts. The
+//! DC also rolls an interrupted removal forward: a node that left the membership without its
+//! `RemoveNode` record gets it.
+//!
+//! Not here: graceful leave (`leave.rs`), the membership change itself (herd-raft). I/O: the
+//! marker file `DATA_DIR/removed`, herd-rpc calls, the consensus, the hooks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use herd_api::Response;
+use herd_raft::{Command, Consensus, ConsensusStatus, DcEpoch, NodeState};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::{Agent, lock};
+use crate::wire::{ClusterMsg, ClusterReply};
+
+/// The exit status of an agent whose node was removed from the cluster (EX_CONFIG: this
+/// node's data no longer belongs to the cluster; systemd must not restart it).
+pub(crate) const EXIT_REMOVED: u8 = 78;
+
+/// The marker a removed node keeps in its data directory.
+const REMOVED_FILE: &str = "removed";
+
+/// How long the DC keeps a removed node's addresses among its peers to tell it.
+const TELL_FOR: Duration = Duration::from_secs(30);
+
+/// Why the agent ends on its own (not by a signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// This node was removed from the cluster.
+    Removed,
+}
+
+/// This node's way out of the cluster: removal learned, leave committed, and the removed
+/// nodes the DC still has to tell.
+pub(crate) struct Departure {
+    removed: AtomicBool,
+    /// Set once this node's `left` state is committed: it renews no more.
+    left: AtomicBool,
+    exit: watch::Sender<Option<Exit>>,
+    /// Removed nodes (name -> addresses, until when) kept as transport peers so the DC can
+    /// reach them although they are no longer members.
+    telling: std::sync::Mutex<BTreeMap<String, (Vec<String>, Instant)>>,
+}
+
+impl Default for Departure {
+    fn default() -> Departure {
+        Departure {
+            removed: AtomicBool::new(false),
+            left: AtomicBool::new(false),
+            exit: watch::Sender::new(None),
+            telling: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl Departure {
+    pub(crate) fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::SeqCst)
+    }
+
+    /// True once this node's leave is committed (it no longer renews its lease).
+    pub(crate) fn has_left(&self) -> bool {
+        self.left.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn mark_left(&self) {
+        self.left.store(true, Ordering::SeqCst);
+    }
+
+    /// Waits until the agent must end on its own.
+    pub(crate) async fn wait(&self) -> Exit {
+        let mut rx = self.exit.subscribe();
+        loop {
+            if let Some(exit) = *rx.borrow_and_update() {
+                return exit;
+            }
+            if rx.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+
+    /// Adds the removed nodes still to be told to the transport's peers.
+    pub(crate) fn extend_peers(&self, peers: &mut BTreeMap<String, Vec<String>>) {
+        let now = Instant::now();
+        let mut telling = lock(&self.telling);
+        telling.retain(|_, (_, until)| now < *until);
+        for (name, (addrs, _)) in telling.iter() {
+            peers
+                .entry(name.clone())
+                .or_insert_with(|| addrs.clone());
+        }
+    }
+}
+
+/// The line a removed node logs (and keeps in its marker file).
+fn removed_line(node: &str, cluster: &str, dc: &str) -> String {
+    format!(
+        "node {node} was removed from cluster {cluster} by the DC {dc}; stopping resources and \
+         exiting; to rejoin, `herd node add` it again and restart it with a fresh data_dir"
+    )
+}
+
+fn marker_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(REMOVED_FILE)
+}
+
+/// The removal line when this data directory belongs to a node removed earlier.
+pub(crate) fn removed_marker(data_dir: &Path) -> Option<String> {
+    let path = marker_path(data_dir);
+    let text = std::fs::read_to_string(&path).ok()?;
+    Some(format!(
+        "{} (found {}; this data_dir belongs to a removed node)",
+        text.trim(),
+        path.display()
+    ))
+}
+
+/// Whether `node` is a member (voter or learner) in this node's view.
+fn is_member(status: &ConsensusStatus, node: &str) -> bool {
+    status
+        .voters
+        .iter()
+        .chain(status.learners.iter())
+        .any(|n| n.name == node)
+}
+
+impl Agent {
+    /// On a fresh DC: `Removed` for a node that believes it is a member (`initialized`) while
+    /// the committed state says it was removed.
+    pub(crate) fn removed_reply(&self, node: &str, initialized: bool) -> Option<ClusterReply> {
+        if !initialized {
+            return None;
+        }
+        let status = self.consensus.status();
+        if !self.dc_fresh(&status) || is_member(&status, node) {
+            return None;
+        }
+        let applied = self.consensus.applied();
+        let record = applied.state.nodes.get(node)?;
+        (record.state == NodeState::Left).then(|| ClusterReply::Removed {
+            dc: self.name.clone(),
+        })
+    }
+
+    /// This node was removed (told by `dc`): log once, stop elections and resources, keep
+    /// the marker, then end the agent with [`Exit::Removed`].
+    pub(crate) fn learn_removed(self: &Arc<Self>, dc: &str) {
+        if self.departure.removed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let line = removed_line(&self.name, &self.config.cluster, dc);
+        tracing::error!("{line}");
+        self.consensus.set_elect(false);
+        let agent = self.clone();
+        tokio::spawn(async move {
+            agent.hooks.lease_lost().await;
+            let path = marker_path(&agent.config.data_dir);
+            if let Err(e) = std::fs::write(&path, format!("{line}\n")) {
+                tracing::warn!(path = %path.display(), "cannot keep the removal marker: {e}");
+            }
+            agent.departure.exit.send_replace(Some(Exit::Removed));
+        });
+    }
+
+    /// The DC's side of a roll-forward: a node that left the membership but whose record is
+    /// not `left` (the DC died between the two commits of `herd node remove`) gets its
+    /// `RemoveNode` record now.
+    pub(crate) async fn finish_removals(&self, status: &ConsensusStatus) {
+        let applied = self.consensus.applied();
+        let pending: Vec<String> = applied
+            .state
+            .nodes
+            .iter()
+            .filter(|(name, record)| {
+                record.state != NodeState::Left && !is_member(status, name)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for node in pending {
+            tracing::info!(%node, "completing the removal of a node no longer in the membership");
+            let limit = Duration::from_millis(self.timing().lease_ms);
+            let command = Command::RemoveNode { node };
+            if !matches!(
+                tokio::time::timeout(limit, self.consensus.propose(command)).await,
+                Ok(Ok(_))
+            ) {
+                return;
+            }
+        }
+    }
+
+    /// After `herd node add` of a node once removed or left: its old record goes, so it is
+    /// judged by its renewals again (a fresh data_dir may reuse an old incarnation number).
+    pub(crate) async fn forget_left(&self, node: &str) {
+        let applied = self.consensus.applied();
+        if applied
+            .state
+            .nodes
+            .get(node)
+            .is_none_or(|r| r.state != NodeState::Left)
+        {
+            return;
+        }
+        let Some(dc_epoch) = self.consensus.status().dc_epoch else {
+            return;
+        };
+        let command = Command::SetNodeState {
+            dc_epoch,
+            node: node.to_string(),
+            state: NodeState::Offline,
+            incarnation: 0,
+        };
+        if let Err(e) = self.consensus.propose(command).await {
+            tracing::warn!(%node, error = %e, "cannot reset the record of a re-added node");
+        }
+    }
+}
+
+/// `herd node remove NAME` on the leader: the membership change, the `RemoveNode` record,
+/// then the removed node is told (in the background).
+pub(crate) async fn node_remove(agent: &Arc<Agent>, name: String) -> Response {
+    let error = |message: String| Response::Error { message };
+    if name == agent.name {
+        return error(format!(
+            "{name} is the leader; remove it from another node after the DC has moved"
+        ));
+    }
+    let status = agent.consensus.status();
+    let addrs = status
+        .voters
+        .iter()
+        .chain(status.learners.iter())
+        .find(|n| n.name == name)
+        .map(|n| n.addrs.clone());
+    if let Some(addrs) = addrs {
+        // Before the change: the transport keeps the node as a peer, so it can be told.
+        let until = Instant::now() + TELL_FOR;
+        lock(&agent.departure.telling).insert(name.clone(), (addrs, until));
+    }
+    if let Err(e) = agent.consensus.remove_node(&name).await {
+        return error(format!("cannot remove node {name}: {e}"));
+    }
+    match agent
+        .consensus
+        .propose(Command::RemoveNode { node: name.clone() })
+        .await
+    {
+        Ok(_) => {
+            tokio::spawn(tell_removed(agent.clone(), name.clone()));
+            Response::Done {
+                message: format!("node {name} removed"),
+            }
+        }
+        Err(e) => error(format!("node {name} left the membership, but: {e}")),
+    }
+}
+
+/// Tells a removed node, retrying for a few seconds (it may be down: then it learns from
+/// the DC's answer to its first hello when it comes back).
+async fn tell_removed(agent: Arc<Agent>, name: String) {
+    let msg = ClusterMsg::Removed {
+        dc: agent.name.clone(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(ClusterReply::Done) = agent.call(&name, &msg, Duration::from_secs(1)).await {
+            tracing::info!(node = %name, "told the removed node");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    lock(&agent.departure.telling).remove(&name);
+}
+
+/// The DC epoch check shared by the leave and removal paths: the epoch of a fresh DC.
+pub(crate) fn fresh_epoch(agent: &Agent, status: &ConsensusStatus) -> Option<DcEpoch> {
+    agent.dc_fresh(status).then_some(status.dc_epoch).flatten()
+}
