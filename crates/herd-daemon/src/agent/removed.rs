@@ -96,9 +96,7 @@ impl Departure {
         let mut telling = lock(&self.telling);
         telling.retain(|_, (_, until)| now < *until);
         for (name, (addrs, _)) in telling.iter() {
-            peers
-                .entry(name.clone())
-                .or_insert_with(|| addrs.clone());
+            peers.entry(name.clone()).or_insert_with(|| addrs.clone());
         }
     }
 }
@@ -182,9 +180,7 @@ impl Agent {
             .state
             .nodes
             .iter()
-            .filter(|(name, record)| {
-                record.state != NodeState::Left && !is_member(status, name)
-            })
+            .filter(|(name, record)| record.state != NodeState::Left && !is_member(status, name))
             .map(|(name, _)| name.clone())
             .collect();
         for node in pending {

@@ -211,7 +211,10 @@ fn removed_node_is_told_stops_and_exits_and_stays_out_when_restarted() {
     let exit = cluster.wait_exit(victim, Duration::from_secs(5));
     let log = cluster.log(victim);
     assert_eq!(exit.and_then(|e| e.code()), Some(78), "{log}");
-    assert!(log.contains(&line) && log.contains("belongs to a removed node"), "{log}");
+    assert!(
+        log.contains(&line) && log.contains("belongs to a removed node"),
+        "{log}"
+    );
     // Without the marker (as if it had been down during the removal): it starts with its old
     // membership, learns from the DC's answer to its hello, exits, and deposes nobody.
     std::fs::remove_file(cluster.agents[victim].data_dir.join("removed")).unwrap();
@@ -223,8 +226,15 @@ fn removed_node_is_told_stops_and_exits_and_stays_out_when_restarted() {
     std::thread::sleep(Duration::from_millis(1500));
     let status = inner(cluster.fast_status(dc_idx)).unwrap();
     assert_eq!(dc(&status).as_deref(), Some(first.as_str()), "{status}");
-    assert_eq!(status["term"], term, "the removed node raised the term: {status}");
-    assert_eq!(node_state(&status, &name).as_deref(), Some("left"), "{status}");
+    assert_eq!(
+        status["term"], term,
+        "the removed node raised the term: {status}"
+    );
+    assert_eq!(
+        node_state(&status, &name).as_deref(),
+        Some("left"),
+        "{status}"
+    );
     assert!(role(&status, &name).is_none_or(|r| r == "none"), "{status}");
 }
 
@@ -238,13 +248,22 @@ fn sigterm_leaves_gracefully_and_a_restart_rejoins() {
     let name = cluster.agents[leaver].name.clone();
     let start = Instant::now();
     let exit = cluster.terminate(leaver, Duration::from_secs(5));
-    assert_eq!(exit.and_then(|e| e.code()), Some(0), "{}", cluster.log(leaver));
+    assert_eq!(
+        exit.and_then(|e| e.code()),
+        Some(0),
+        "{}",
+        cluster.log(leaver)
+    );
     cluster.wait_for(Duration::from_secs(3), "the node left", |c| {
-        inner(c.fast_status(observer)).is_some_and(|s| node_state(&s, &name).as_deref() == Some("left"))
+        inner(c.fast_status(observer))
+            .is_some_and(|s| node_state(&s, &name).as_deref() == Some("left"))
     });
     let since_signal = start.elapsed();
     eprintln!("left on the others {since_signal:?} after SIGTERM");
-    assert!(since_signal < Duration::from_millis(500), "{since_signal:?}");
+    assert!(
+        since_signal < Duration::from_millis(500),
+        "{since_signal:?}"
+    );
     // It stays left: never suspect or lost.
     let watch = Instant::now();
     while watch.elapsed() < Duration::from_millis(1500) {
@@ -257,12 +276,18 @@ fn sigterm_leaves_gracefully_and_a_restart_rejoins() {
     // Restarted: online again.
     cluster.start(leaver);
     cluster.wait_for(Duration::from_secs(10), "the node online again", |c| {
-        inner(c.fast_status(observer)).is_some_and(|s| node_state(&s, &name).as_deref() == Some("online"))
+        inner(c.fast_status(observer))
+            .is_some_and(|s| node_state(&s, &name).as_deref() == Some("online"))
             && inner(c.fast_status(leaver)).is_some_and(|s| s["lease"] == true)
     });
     // SIGTERM of the DC: the others get a new DC and see the old one left, never lost.
     let exit = cluster.terminate(dc_idx, Duration::from_secs(5));
-    assert_eq!(exit.and_then(|e| e.code()), Some(0), "{}", cluster.log(dc_idx));
+    assert_eq!(
+        exit.and_then(|e| e.code()),
+        Some(0),
+        "{}",
+        cluster.log(dc_idx)
+    );
     let took = cluster.wait_for(Duration::from_secs(5), "a new DC, the old one left", |c| {
         inner(c.fast_status(observer)).is_some_and(|s| {
             dc(&s).is_some_and(|d| d != first) && node_state(&s, &first).as_deref() == Some("left")

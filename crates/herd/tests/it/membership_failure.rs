@@ -89,7 +89,10 @@ fn watch_single_dc(cluster: &Cluster, nodes: &[usize], limit: Duration) -> Vec<V
 fn settled(cluster: &Cluster, nodes: &[usize], limit: Duration) -> (String, Vec<String>) {
     let mut agreed = None;
     cluster.wait_for(limit, "survivors agreeing on one DC and the voters", |c| {
-        let statuses: Vec<Value> = nodes.iter().filter_map(|&i| inner(c.fast_status(i))).collect();
+        let statuses: Vec<Value> = nodes
+            .iter()
+            .filter_map(|&i| inner(c.fast_status(i)))
+            .collect();
         if statuses.len() != nodes.len() {
             return false;
         }
@@ -109,16 +112,20 @@ fn formed_three(cluster: &mut Cluster) -> String {
     for i in 0..3 {
         cluster.start(i);
     }
-    cluster.wait_for(Duration::from_secs(15), "three online nodes and one DC", |c| {
-        (0..3).all(|i| {
-            inner(c.fast_status(i)).is_some_and(|s| {
-                dc(&s).is_some()
-                    && ["n1", "n2", "n3"]
-                        .iter()
-                        .all(|n| node_state(&s, n).as_deref() == Some("online"))
+    cluster.wait_for(
+        Duration::from_secs(15),
+        "three online nodes and one DC",
+        |c| {
+            (0..3).all(|i| {
+                inner(c.fast_status(i)).is_some_and(|s| {
+                    dc(&s).is_some()
+                        && ["n1", "n2", "n3"]
+                            .iter()
+                            .all(|n| node_state(&s, n).as_deref() == Some("online"))
+                })
             })
-        })
-    });
+        },
+    );
     dc(&inner(cluster.fast_status(0)).unwrap()).unwrap()
 }
 
@@ -185,7 +192,12 @@ fn dc_killed_right_after_a_membership_change_leaves_one_dc_and_one_membership() 
     if voters == without {
         // Rolled forward: the removed node learns it and exits 78.
         let exit = cluster.wait_exit(victim, Duration::from_secs(5));
-        assert_eq!(exit.and_then(|e| e.code()), Some(78), "{}", cluster.log(victim));
+        assert_eq!(
+            exit.and_then(|e| e.code()),
+            Some(78),
+            "{}",
+            cluster.log(victim)
+        );
         let s = inner(cluster.fast_status(survivors[0])).unwrap();
         assert_eq!(node_state(&s, &victim_name).as_deref(), Some("left"), "{s}");
     }
@@ -199,15 +211,28 @@ fn cold_start_without_early_leases(cluster: &mut Cluster) {
     let start = Instant::now();
     let mut dc_seen = false;
     loop {
-        assert!(start.elapsed() < Duration::from_secs(20), "no DC after a cold start");
-        let statuses: Vec<Value> = (0..3).filter_map(|i| inner(cluster.fast_status(i))).collect();
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no DC after a cold start"
+        );
+        let statuses: Vec<Value> = (0..3)
+            .filter_map(|i| inner(cluster.fast_status(i)))
+            .collect();
         dc_seen |= statuses
             .iter()
             .any(|s| s["quorate"] == true && s["dc"] == s["local"]);
-        let early = if dc_seen { Vec::new() } else { statuses.iter().filter(|s| s["lease"] == true).collect() };
+        let early = if dc_seen {
+            Vec::new()
+        } else {
+            statuses.iter().filter(|s| s["lease"] == true).collect()
+        };
         for s in early {
             let granter = dc(s).unwrap_or_else(|| panic!("a lease with no DC: {s}"));
-            let i = cluster.agents.iter().position(|a| a.name == granter).unwrap();
+            let i = cluster
+                .agents
+                .iter()
+                .position(|a| a.name == granter)
+                .unwrap();
             let g = inner(cluster.fast_status(i)).unwrap();
             assert!(
                 g["dc"] == g["local"] && g["dc_epoch"] == s["dc_epoch"],
