@@ -368,6 +368,11 @@ impl Consensus for RaftNode {
     }
 
     async fn handle_rpc(&self, payload: Vec<u8>) -> Vec<u8> {
+        // A Raft stopped on a fatal error (a failed disk) answers nothing; openraft would log
+        // every refused message (ten a second from the leader's heartbeats).
+        if let Err(fatal) = &self.raft.metrics().borrow().running_state {
+            return network::encode(&RaftReply::Refused(format!("raft stopped: {fatal}")));
+        }
         let reply = match network::decode::<RaftRequest>(&payload) {
             Ok(RaftRequest::Append(rpc)) => {
                 let result = self.raft.append_entries(rpc).await;
