@@ -28,6 +28,8 @@ mod dc;
 mod leave;
 mod lease;
 pub(crate) mod removed;
+#[cfg(test)]
+mod skew;
 
 use dc::DcTracker;
 use lease::Lease;
