@@ -19,7 +19,7 @@ use std::time::Duration;
 use herd_raft::DcEpoch;
 use tokio::time::Instant;
 
-use super::lease::{Grant, Lease};
+use super::lease::Lease;
 
 const PPM: i128 = 1_000_000;
 
@@ -102,11 +102,11 @@ fn run(rules: &Rules, s: &Schedule) -> Option<Margins> {
     };
     let mut lease = Lease::default();
     let epoch = DcEpoch { term: 1, leader: 1 };
-    let grant = lease.accept_grant(epoch, at(0), rules.lease, at(local(arrives_real, a)));
-    if grant == Grant::Expired {
-        return None;
-    }
-    let expiry_local = ns(lease.expiry.expect("a taken grant sets the expiry") - origin);
+    let arrives = at(local(arrives_real, a));
+    let _ = lease.accept_grant(epoch, at(0), rules.lease, arrives);
+    // A grant whose lease is already over when it arrives gives the node nothing.
+    let expiry = lease.expiry.filter(|&expiry| expiry > arrives)?;
+    let expiry_local = ns(expiry - origin);
     // Real time = local / rate; compare `g + D/b` with `E/a` exactly: scale both by a*b.
     let margin = |dc_local: i128, node_local: i128| {
         (granted_real * a * b + dc_local * PPM * a - node_local * PPM * b).div_euclid(a * b)
