@@ -55,6 +55,9 @@ pub struct HerdRng {
 
 impl RngCore for HerdRng {
     fn next_u32(&mut self) -> u32 {
+        if let Some(os) = &mut self.os {
+            return os.next_u32();
+        }
         // The high half: splitmix64's best bits.
         (self.next_u64() >> 32) as u32
     }
@@ -72,6 +75,9 @@ impl RngCore for HerdRng {
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {
+        if let Some(os) = &mut self.os {
+            return os.fill_bytes(dest);
+        }
         for chunk in dest.chunks_mut(8) {
             let bytes = self.next_u64().to_le_bytes();
             chunk.copy_from_slice(&bytes[..chunk.len()]);

@@ -13,10 +13,15 @@
 //! A failing seed prints `HERD_SIM_SEED=N` and the trace's last lines; `HERD_SIM_SEED=N cargo
 //! test -p herd-raft --test it sim` replays it (`HERD_SIM_TRACE=1` and `--nocapture` print the
 //! whole trace, `HERD_SIM_LOG=openraft=info` openraft's log). `HERD_HEAVY_TESTS=1` runs 40 seeds
-//! instead of 4. One source of randomness is left, proven harmless: openraft's replication
-//! backoff `select!` (not `biased`) picks a random branch when its sleep and an event are ready
-//! at once; both branches handle the same events in the same order before the next RPC, and
-//! tokio's seed for it (`Builder::rng_seed`) needs `--cfg tokio_unstable`, which we do not set.
+//! instead of 4.
+//!
+//! One random choice is left, harmless by inspection and never seen to matter: openraft's
+//! replication backoff (`backoff_drain_events`, after a peer was unreachable) is a `select!`
+//! without `biased`, so tokio picks at random when its sleep and an event are ready at once;
+//! either way every ready event is handled, in order, before the next RPC, at the same simulated
+//! instant. (Its core loop uses `biased`, its tick loop `futures::select`, which is ordered.)
+//! Seeding tokio's choice (`Builder::rng_seed`) needs `--cfg tokio_unstable` for the whole
+//! build, which would rebuild every crate in the shared target dir; we do not set it.
 
 mod check;
 mod run;
