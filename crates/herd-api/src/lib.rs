@@ -4,6 +4,8 @@
 //! JSON object per line on the agent's Unix socket ([`encode_line`]); the socket itself is the
 //! daemon's and the CLI's business. PURE: serde types and functions on strings only.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The admin socket's file name inside the agent's data directory.
@@ -31,6 +33,18 @@ pub enum Request {
     SetCib { xml: String },
     /// The replicated configuration (CIB XML).
     GetCib,
+    /// Set (or, with no value, delete) a node attribute; `node` None means the answering node.
+    SetNodeAttr {
+        node: Option<String>,
+        name: String,
+        value: Option<String>,
+    },
+    /// Clear the fail counts of a resource (all when None) on a node (all when None), as one
+    /// committed command (`herd cleanup`).
+    ClearFailCounts {
+        resource: Option<String>,
+        node: Option<String>,
+    },
 }
 
 /// The envelope on the wire: a version and the request.
@@ -44,6 +58,8 @@ pub struct RequestEnvelope {
 /// The agent's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
+// One response per request, built once and sent: boxing the status would save nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Response {
     Status(ClusterStatus),
     Done { message: String },
@@ -73,6 +89,45 @@ pub struct ClusterStatus {
     /// This node's links to its peers.
     #[serde(default)]
     pub links: Vec<LinkStatus>,
+    /// The last recorded operation change of each resource on each node.
+    #[serde(default)]
+    pub resources: Vec<ResourceStatus>,
+    /// Fail counts with their last failure (`herd failcount`, `herd cleanup`).
+    #[serde(default)]
+    pub failures: Vec<FailureStatus>,
+    /// node -> attribute -> value (`herd attribute`).
+    #[serde(default)]
+    pub node_attributes: BTreeMap<String, BTreeMap<String, String>>,
+    /// The nodes in the current storage epoch (`storage_epoch`).
+    #[serde(default)]
+    pub storage_members: Vec<String>,
+}
+
+/// The last recorded operation change of one resource on one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceStatus {
+    pub resource: String,
+    pub node: String,
+    /// "started" | "stopped" | "failed", from the operation and its rc.
+    pub state: String,
+    /// The operation as `ACTION_INTERVALMS`: "monitor_0" (a probe), "stop_0", ...
+    pub op: String,
+    /// The OCF return code.
+    pub rc: i32,
+    pub exit_reason: Option<String>,
+    /// The DC epoch that recorded it (`TERM.LEADER`).
+    pub dc_epoch: String,
+}
+
+/// The fail count of one operation of a resource on a node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureStatus {
+    pub resource: String,
+    pub node: String,
+    pub op: String,
+    pub count: u32,
+    /// Seconds since the Unix epoch.
+    pub last_failure_s: i64,
 }
 
 /// One link from the answering node to a peer.
@@ -129,5 +184,28 @@ mod tests {
         let line = encode_line(&envelope);
         assert!(line.contains("\"request\":\"node-add\""), "{line}");
         assert_eq!(decode_line::<RequestEnvelope>(&line).unwrap(), envelope);
+    }
+
+    #[test]
+    fn new_requests_have_kebab_case_names() {
+        let line = encode_line(&Request::ClearFailCounts {
+            resource: Some("web".into()),
+            node: None,
+        });
+        assert!(line.contains("\"request\":\"clear-fail-counts\""), "{line}");
+        let line = encode_line(&Request::SetNodeAttr {
+            node: None,
+            name: "site".into(),
+            value: Some("a".into()),
+        });
+        assert!(line.contains("\"request\":\"set-node-attr\""), "{line}");
+    }
+
+    #[test]
+    fn status_from_an_older_agent_still_decodes() {
+        let old = r#"{"cluster":"c","local":"n1","dc":null,"quorate":false,"dc_epoch":null,
+            "term":0,"lease":false,"forming":true,"config_epoch":0,"storage_epoch":0,"nodes":[]}"#;
+        let status: ClusterStatus = serde_json::from_str(old).unwrap();
+        assert!(status.resources.is_empty() && status.node_attributes.is_empty());
     }
 }

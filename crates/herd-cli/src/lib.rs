@@ -41,6 +41,14 @@ pub enum Command {
     Config(cmd::config::ConfigArgs),
     /// Resource agents by hand: list, info, exec one action, check an agent
     Ra(cmd::ra::RaArgs),
+    /// The replicated configuration: `herd cib get`, `herd cib put FILE` (like cibadmin)
+    Cib(cmd::cib::CibArgs),
+    /// Read, set or delete a node attribute (like crm_attribute)
+    Attribute(cmd::attribute::AttributeArgs),
+    /// Show fail counts and last failures (like crm_failcount)
+    Failcount(cmd::failcount::FailcountArgs),
+    /// Clear fail counts, as one committed change (like crm_resource --cleanup)
+    Cleanup(cmd::cleanup::CleanupArgs),
 }
 
 /// Runs one parsed command line and returns the process exit code.
@@ -57,5 +65,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Config(args) => cmd::config::run(args),
         Command::Ra(args) => cmd::ra::run(args),
+        Command::Cib(args) => cmd::cib::run(args),
+        Command::Attribute(args) => cmd::attribute::run(args),
+        Command::Failcount(args) => cmd::failcount::run(args),
+        Command::Cleanup(args) => cmd::cleanup::run(args),
     }
 }

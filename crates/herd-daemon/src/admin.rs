@@ -104,6 +104,7 @@ async fn serve_one(agent: &Arc<Agent>, stream: UnixStream) -> std::io::Result<()
 
 /// Handles one request from the local socket.
 async fn handle(agent: &Arc<Agent>, request: Request) -> Response {
+    let request = crate::records::resolve_local(agent, request);
     match request {
         Request::Status => Response::Status(status(agent)),
         Request::GetCib => {
@@ -195,6 +196,9 @@ pub(crate) async fn on_leader(agent: &Arc<Agent>, request: Request) -> Response 
             Ok(_) => done("configuration committed".to_string()),
             Err(e) => error(e.to_string()),
         },
+        request @ (Request::SetNodeAttr { .. } | Request::ClearFailCounts { .. }) => {
+            crate::records::on_leader(agent, request).await
+        }
         Request::Status | Request::GetCib | Request::ClusterInit => {
             error("this request is answered by the local agent".to_string())
         }
@@ -296,6 +300,10 @@ pub(crate) fn status(agent: &Agent) -> ClusterStatus {
         storage_epoch: applied.state.storage_epoch,
         nodes,
         links: links(agent),
+        resources: crate::records::resource_status(&applied.state),
+        failures: crate::records::failure_status(&applied.state),
+        node_attributes: crate::records::node_attributes(&applied.state),
+        storage_members: applied.state.storage_members.iter().cloned().collect(),
     }
 }
 

@@ -7,7 +7,9 @@
 //! The report is one tracing line per loss (counts), one more line per resource that may
 //! still be active, and the last report kept in memory and in
 //! `DATA_DIR/exec/last-lease-loss.json` (for `herd status` to show). What to run and when
-//! is not decided here. I/O: agent processes (through herd-exec), that one JSON file.
+//! is not decided here. The probe and stop results are also kept for the agent to send to the
+//! DC (`take_op_reports`, recorded in Raft by records.rs). I/O: agent processes (through
+//! herd-exec), that one JSON file.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,6 +20,7 @@ use herd_raft::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::hooks::AgentHooks;
+use crate::records::{self, OpReport};
 
 /// The file, under the data directory, that keeps the last lease-loss report.
 pub const LAST_LEASE_LOSS_FILE: &str = "exec/last-lease-loss.json";
@@ -40,6 +43,8 @@ pub struct ExecutorHooks {
     bound: Duration,
     report_file: Option<PathBuf>,
     last: Arc<Mutex<Option<LeaseLossReport>>>,
+    /// Probe and stop results not yet handed to the agent for the DC (records.rs).
+    outbox: Arc<Mutex<Vec<OpReport>>>,
 }
 
 /// The executor configuration of a node: `ExecConfig::for_node` with the `[executor]`
@@ -65,6 +70,7 @@ impl ExecutorHooks {
             bound,
             report_file,
             last: Arc::default(),
+            outbox: Arc::default(),
         }
     }
 
@@ -114,12 +120,20 @@ impl ExecutorHooks {
         }
         *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(report.clone());
         log_report(&report);
+        let now_s = i64::try_from(at_ms / 1000).unwrap_or(i64::MAX);
+        self.post(records::reports_from_stop_all(
+            self.node(),
+            &report.stop_all,
+            now_s,
+        ));
         report
     }
 
     /// Probes every resource with a history here and logs what is active.
     pub async fn probe_at_start(&self) {
+        self.forward_monitor_changes();
         let results = self.executor.probe_all().await;
+        self.post(records::reports_from_probes(self.node(), &results));
         let active = self.executor.active_resources();
         tracing::info!(
             probed = results.len(),
@@ -127,6 +141,38 @@ impl ExecutorHooks {
             resources = ?active,
             "executor ready: probed the resources this node has a history for"
         );
+    }
+}
+
+impl ExecutorHooks {
+    fn node(&self) -> &str {
+        self.executor.config().node_name.as_deref().unwrap_or("")
+    }
+
+    /// Keeps every rc change of a recurring monitor for the DC, from now on.
+    fn forward_monitor_changes(&self) {
+        let mut events = self.executor.subscribe();
+        let hooks = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(event) => {
+                        hooks.post(vec![records::report_from_monitor(hooks.node(), &event)])
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "monitor results missed; the DC misses them too");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+
+    fn post(&self, reports: Vec<OpReport>) {
+        self.outbox
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(reports);
     }
 }
 
@@ -207,5 +253,9 @@ impl AgentHooks for ExecutorHooks {
         Box::pin(async {
             self.stop_all().await;
         })
+    }
+
+    fn take_op_reports(&self) -> Vec<OpReport> {
+        std::mem::take(&mut *self.outbox.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }

@@ -99,6 +99,9 @@ async fn handle_cluster(agent: &Arc<Agent>, from: &str, msg: ClusterMsg) -> Clus
             agent.learn_removed(&dc);
             ClusterReply::Done
         }
+        ClusterMsg::OpReports(reports) => {
+            crate::records::handle_reports(agent, from, reports).await
+        }
     }
 }
 

@@ -20,6 +20,12 @@ pub trait AgentHooks: Send + Sync + 'static {
     fn no_lease_after_start(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+
+    /// The executor results since the last call, for the DC to record (records.rs); each is
+    /// handed out once.
+    fn take_op_reports(&self) -> Vec<crate::records::OpReport> {
+        Vec::new()
+    }
 }
 
 /// Hooks that do nothing but log (no executor wired yet).

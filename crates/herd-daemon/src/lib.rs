@@ -19,12 +19,15 @@ mod agent;
 mod executor_hooks;
 mod handler;
 mod hooks;
+mod records;
+mod storage_epoch;
 mod wire;
 
 pub use executor_hooks::{
     ExecutorHooks, LAST_LEASE_LOSS_FILE, LeaseLossReport, exec_config, read_last_report,
 };
 pub use hooks::{AgentHooks, LogOnlyHooks};
+pub use records::OpReport;
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +185,7 @@ async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<u8, Age
     let _ = rpc_handler.agent.set(agent.clone());
     agent::spawn_loops(&agent);
     tokio::spawn(startup_hooks(agent.clone()));
+    tokio::spawn(records::report_loop(agent.clone()));
     tokio::spawn(admin::serve(agent.clone(), listener));
     let code = tokio::select! {
         () = wait_for_signal() => {

@@ -1,5 +1,5 @@
 //! Resource results into the replicated state: what the node's executor did (probes at start,
-//! stops after a lost lease) travels to the DC as [`OpReport`]s, and the DC commits them as
+//! stops after a lost lease, recurring monitors whose rc changed) travels to the DC as [`OpReport`]s, and the DC commits them as
 //! `RecordOp` (changes only, CLUSTER.md §6.8: not every successful monitor) and `SetFailCount`
 //! (a failure adds one, with its time), tagged with its DC epoch. Also the admin requests on
 //! node attributes and fail counts (`herd attribute`, `herd cleanup`), and the status fields
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herd_api::{FailureStatus, Request, ResourceStatus, Response};
-use herd_exec::{Action, ExecStatus, OpResult, StopAllReport};
+use herd_exec::{Action, ExecStatus, MonitorEvent, OpResult, StopAllReport};
 use herd_raft::{ClusterState, Command, Consensus, DcEpoch, FailCount, ResourceOp};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +63,21 @@ pub(crate) fn reports_from_probes(node: &str, results: &[OpResult]) -> Vec<OpRep
             at_s: at_s(r),
         })
         .collect()
+}
+
+/// The report of a recurring monitor whose rc changed: on a resource meant to run, only
+/// running (0, 8) is success.
+pub(crate) fn report_from_monitor(node: &str, event: &MonitorEvent) -> OpReport {
+    let r = &event.result;
+    OpReport {
+        resource: r.resource.clone(),
+        node: node.to_string(),
+        op: op_key(r.action, r.interval_ms),
+        rc: r.rc,
+        failed: !r.succeeded(false),
+        exit_reason: r.exit_reason.clone(),
+        at_s: at_s(r),
+    }
 }
 
 /// Reports for a stop-all after a lost lease: every stop result, and a failed stop for each

@@ -87,6 +87,20 @@ fn a_stop_that_never_ran_is_reported_as_a_failed_stop() {
 }
 
 #[test]
+fn a_recurring_monitor_that_finds_the_resource_stopped_is_a_failure() {
+    let event = |rc| MonitorEvent {
+        result: OpResult {
+            interval_ms: 10_000,
+            ..result("web", Action::Monitor, rc)
+        },
+        previous_rc: Some(0),
+    };
+    let stopped = report_from_monitor("n2", &event(7));
+    assert!(stopped.failed && stopped.op == "monitor_10000" && stopped.node == "n2");
+    assert!(!report_from_monitor("n2", &event(0)).failed);
+}
+
+#[test]
 fn a_successful_monitor_that_confirms_the_state_is_no_change() {
     let started = recorded("start_0", 0);
     assert!(!is_change(Some(&started), &report("monitor_0", 0, false)));

@@ -37,6 +37,8 @@ pub(crate) enum ClusterMsg {
     Leave { node: String, incarnation: u64 },
     /// The DC tells a node it removed from the cluster (agent/removed.rs).
     Removed { dc: String },
+    /// A node's executor results, for the DC to record (records.rs).
+    OpReports(Vec<crate::records::OpReport>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +63,8 @@ pub(crate) enum ClusterReply {
     Removed { dc: String },
     /// Done (a leave committed, a removal notice taken).
     Done,
+    /// The DC recorded the reported results (this many commands).
+    Recorded(u32),
 }
 
 pub(crate) fn encode_cluster<T: Serialize>(value: &T) -> Vec<u8> {

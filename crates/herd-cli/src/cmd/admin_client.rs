@@ -100,3 +100,19 @@ pub fn run_simple(command: &str, explicit: Option<&Path>, req: Request) -> std::
         }
     }
 }
+
+/// Asks the local agent for `herd status`; the error is the message to print after the
+/// command's name, with its exit code.
+pub fn status(
+    explicit: Option<&Path>,
+) -> Result<herd_api::ClusterStatus, (String, std::process::ExitCode)> {
+    match request(explicit, Request::Status, Duration::from_secs(10)) {
+        Ok(Response::Status(status)) => Ok(status),
+        Ok(Response::Error { message }) => Err((message, std::process::ExitCode::FAILURE)),
+        Ok(other) => Err((
+            format!("unexpected answer from the agent: {other:?}"),
+            std::process::ExitCode::FAILURE,
+        )),
+        Err(e) => Err((e.to_string(), e.exit_code())),
+    }
+}

@@ -3,8 +3,12 @@
 
 pub mod admin_client;
 pub mod agent;
+pub mod attribute;
+pub mod cib;
+pub mod cleanup;
 pub mod cluster;
 pub mod config;
+pub mod failcount;
 pub mod keygen;
 pub mod node;
 pub mod ra;

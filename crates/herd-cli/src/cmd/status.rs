@@ -143,6 +143,7 @@ pub fn human(status: &ClusterStatus) -> String {
         status.term,
         if status.lease { "held" } else { "none" }
     ));
+    out.push_str(&storage_line(status));
     out.push_str(&format!("\nNodes ({}):\n", status.nodes.len()));
     for node in &status.nodes {
         let witness = if node.witness { " witness" } else { "" };
@@ -155,6 +156,7 @@ pub fn human(status: &ClusterStatus) -> String {
             node.addrs.join(",")
         ));
     }
+    out.push_str(&records_text(status));
     if !status.links.is_empty() {
         out.push_str("\nLinks:\n");
         for link in &status.links {
@@ -166,6 +168,55 @@ pub fn human(status: &ClusterStatus) -> String {
                 "  * {} link {} {} {}{}\n",
                 link.peer, link.link, link.addr, link.state, rtt
             ));
+        }
+    }
+    out
+}
+
+fn storage_line(status: &ClusterStatus) -> String {
+    format!(
+        "Storage epoch: {} (members: {})\n",
+        status.storage_epoch,
+        if status.storage_members.is_empty() {
+            "none".to_string()
+        } else {
+            status.storage_members.join(", ")
+        }
+    )
+}
+
+/// Resources, node attributes and failures, as crm_mon -1rfA shows them.
+fn records_text(status: &ClusterStatus) -> String {
+    let mut out = String::new();
+    if !status.resources.is_empty() {
+        out.push_str("\nResources (last recorded operation per node):\n");
+        for r in &status.resources {
+            out.push_str(&format!(
+                "  * {:<16} {:<8} {:<8} ({} rc={})\n",
+                r.resource, r.node, r.state, r.op, r.rc
+            ));
+        }
+    }
+    if !status.node_attributes.is_empty() {
+        out.push_str("\nNode Attributes:\n");
+        for (node, attrs) in &status.node_attributes {
+            out.push_str(&format!("  * Node {node}:\n"));
+            for (name, value) in attrs {
+                out.push_str(&format!("    * {name:<24}: {value}\n"));
+            }
+        }
+    }
+    if !status.failures.is_empty() {
+        out.push_str("\nFailed Resource Actions:\n");
+        for f in &status.failures {
+            let reason = status
+                .resources
+                .iter()
+                .find(|r| r.resource == f.resource && r.node == f.node && r.op == f.op)
+                .and_then(|r| r.exit_reason.as_ref())
+                .map(|reason| format!(" ({reason})"))
+                .unwrap_or_default();
+            out.push_str(&format!("  * {}{reason}\n", super::failcount::line(f)));
         }
     }
     out
@@ -192,5 +243,38 @@ mod tests {
         );
         assert_eq!(code, ExitCode::from(2));
         assert_eq!(asked, 1);
+    }
+
+    #[test]
+    fn text_shows_resources_attributes_failures_and_storage_epoch() {
+        let mut status: ClusterStatus = serde_json::from_str(
+            r#"{"cluster":"c","local":"n1","dc":"n1","quorate":true,"dc_epoch":"2.a",
+            "term":2,"lease":true,"forming":false,"config_epoch":1,"storage_epoch":4,
+            "storage_members":["n1","n2"],"nodes":[],
+            "resources":[{"resource":"web","node":"n1","state":"failed","op":"monitor_0",
+                "rc":1,"exit_reason":"hyperdrive","dc_epoch":"2.a"}],
+            "failures":[{"resource":"web","node":"n1","op":"monitor_0","count":1,
+                "last_failure_s":0}],
+            "node_attributes":{"n1":{"site":"left"}}}"#,
+        )
+        .unwrap();
+        let text = human(&status);
+        assert!(
+            text.contains("Storage epoch: 4 (members: n1, n2)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("web              n1       failed   (monitor_0 rc=1)"),
+            "{text}"
+        );
+        assert!(text.contains("site                    : left"), "{text}");
+        assert!(
+            text.contains(
+                "web on n1: monitor_0 failed 1 time, last 1970-01-01 00:00:00Z (hyperdrive)"
+            ),
+            "{text}"
+        );
+        status.failures.clear();
+        assert!(!human(&status).contains("Failed Resource Actions"));
     }
 }

@@ -243,6 +243,7 @@ impl Agent {
                 }
             }
         }
+        self.storage_round(epoch).await;
     }
 
     /// Starts a DC tenure once a quorum confirms this node's leadership of `epoch`.

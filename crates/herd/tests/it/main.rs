@@ -10,7 +10,9 @@
 //! `netns` covers partitions between network-namespace hosts (root only); `bad_input` shows
 //! wrong keys, garbage, oversized frames and unknown nodes refused with one log line each;
 //! `links` cuts one of a node's two links (nothing happens) and then both (the node is lost);
-//! `admin_cli` shows the agent's and the admin commands' errors printed once, named by command.
+//! `admin_cli` shows the agent's and the admin commands' errors printed once, named by command;
+//! `records` shows resource results, fail counts, the storage epoch, node attributes and the
+//! CIB in the replicated state, also across a full restart.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -23,4 +25,5 @@ mod links;
 mod membership;
 mod membership_failure;
 mod netns;
+mod records;
 mod simulate;

@@ -143,6 +143,48 @@ fn resource_results_and_fail_counts_reach_every_node_and_cleanup_clears_them() {
 }
 
 #[test]
+fn stops_after_a_lease_loss_are_recorded_once_the_node_is_back() {
+    let mut cluster = Cluster::loopback(3);
+    formed(&mut cluster, Duration::from_secs(20));
+    restart_n1_with_resources(&mut cluster);
+    let signal = |cluster: &Cluster, i: usize, sig: &str| {
+        let pid = cluster.agents[i].child.as_ref().unwrap().id().to_string();
+        let status = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status();
+        assert!(status.unwrap().success(), "kill {sig} {pid}");
+    };
+    let before = inner(cluster.fast_status(0)).unwrap();
+    assert_eq!(last_op(&before, "ok", "n1").unwrap()["op"], "monitor_0");
+    // Freeze both peers: n1 loses its lease and stops everything; it cannot report yet.
+    signal(&cluster, 1, "-STOP");
+    signal(&cluster, 2, "-STOP");
+    cluster.wait_for(Duration::from_secs(6), "n1's stop-all", |c| {
+        c.log(0).contains("lease loss: stop-all done")
+    });
+    signal(&cluster, 1, "-CONT");
+    signal(&cluster, 2, "-CONT");
+    cluster.wait_for(
+        Duration::from_secs(20),
+        "n1's stops recorded on every node",
+        |c| {
+            (0..3).all(|i| {
+                inner(c.fast_status(i)).is_some_and(|s| {
+                    ["ok", "bad"].iter().all(|r| {
+                        last_op(&s, r, "n1").is_some_and(|op| {
+                            op["op"] == "stop_0" && op["rc"] == 0 && op["state"] == "stopped"
+                        })
+                    })
+                })
+            })
+        },
+    );
+    // The stops succeeded: the failed probe stays the only failure.
+    let status = cluster.status(2).unwrap();
+    assert_eq!(status["failures"].as_array().unwrap().len(), 1, "{status}");
+}
+
+#[test]
 fn killing_a_node_bumps_the_storage_epoch_once_on_every_node() {
     let mut cluster = Cluster::loopback(3);
     let dc_name = formed(&mut cluster, Duration::from_secs(20));
@@ -201,6 +243,13 @@ fn full_restart_keeps_the_cib_node_attributes_and_fail_counts() {
     assert!(put.status.success(), "{}", stderr(&put));
     let set = herd(&cluster, 2, &["attribute", "--node", "n3", "site", "left"]);
     assert!(set.status.success(), "{}", stderr(&set));
+    let unknown = herd(&cluster, 2, &["attribute", "--node", "nope", "site", "x"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("no node \"nope\""),
+        "{}",
+        stderr(&unknown)
+    );
     restart_n1_with_resources(&mut cluster);
 
     // A bad file is refused before anything is sent, naming file:line.
