@@ -50,6 +50,24 @@ fn spawn_cli(cluster: &Cluster, i: usize, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// SIGKILLs node `i` as soon as its status shows `seen` (the change under way), polling its
+/// socket without pause for up to 5 s; kills it then anyway.
+fn kill_when(cluster: &mut Cluster, i: usize, seen: impl Fn(&Value) -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        if inner(cluster.fast_status(i)).is_some_and(|s| seen(&s)) {
+            break;
+        }
+    }
+    cluster.kill(i);
+}
+
+fn role_of(status: &Value, node: &str) -> Option<String> {
+    let nodes = status["nodes"].as_array()?;
+    let found = nodes.iter().find(|n| n["name"] == node)?;
+    found["role"].as_str().map(String::from)
+}
+
 fn dc_index(cluster: &Cluster, name: &str) -> usize {
     cluster.agents.iter().position(|a| a.name == name).unwrap()
 }
@@ -158,8 +176,9 @@ fn dc_killed_right_after_a_membership_change_leaves_one_dc_and_one_membership() 
     let via = (dc_idx + 1) % 3;
     let addr = addr_of(&cluster, 3);
     let mut cli = spawn_cli(&cluster, via, &["node", "add", "n4", &addr]);
-    std::thread::sleep(Duration::from_millis(30));
-    cluster.kill(dc_idx);
+    kill_when(&mut cluster, dc_idx, |s| {
+        role_of(s, "n4").is_some_and(|r| r == "learner" || r == "voter")
+    });
     let survivors: Vec<usize> = (0..4).filter(|&i| i != dc_idx).collect();
     let _ = cli.wait();
     watch_single_dc(&cluster, &survivors, Duration::from_secs(4));
@@ -180,15 +199,23 @@ fn dc_killed_right_after_a_membership_change_leaves_one_dc_and_one_membership() 
     let via = (0..4).find(|&i| i != dc_idx && i != victim).unwrap();
     let victim_name = cluster.agents[victim].name.clone();
     let mut cli = spawn_cli(&cluster, via, &["node", "remove", &victim_name]);
-    std::thread::sleep(Duration::from_millis(30));
-    cluster.kill(dc_idx);
+    kill_when(&mut cluster, dc_idx, |s| {
+        role_of(s, &victim_name).is_none_or(|r| r != "voter")
+            || node_state(s, &victim_name).as_deref() == Some("left")
+    });
     let survivors: Vec<usize> = (0..4).filter(|&i| i != dc_idx && i != victim).collect();
     let _ = cli.wait();
     watch_single_dc(&cluster, &survivors, Duration::from_secs(4));
     let (third, voters) = settled(&cluster, &survivors, Duration::from_secs(10));
     let without: Vec<String> = new.iter().filter(|n| **n != victim_name).cloned().collect();
     assert!(voters == new || voters == without, "{voters:?}");
-    eprintln!("remove: DC {dc_name} killed; new DC {third}, voters {voters:?}");
+    let completed = survivors
+        .iter()
+        .any(|&i| cluster.log(i).contains("completing the removal"));
+    eprintln!(
+        "remove: DC {dc_name} killed; new DC {third}, voters {voters:?}; \
+         RemoveNode committed by the new DC: {completed}"
+    );
     if voters == without {
         // Rolled forward: the removed node learns it and exits 78.
         let exit = cluster.wait_exit(victim, Duration::from_secs(5));
