@@ -10,9 +10,12 @@
 //! it over, and the node is clean (lease end + watchdog W on its clock) no later than T_safe.
 //! Real-time comparisons are exact (integer nanoseconds times rates, no floats).
 //!
-//! Findings: with a true skew up to 1 % every schedule is safe; at 2 % a slow node and a fast
-//! DC outlive the DC's count of the lease by ~30 ms, so the drift factor is tight at ρ; T_safe's
-//! δ = 100 ms absorbs skew up to ~2.38 %. Pure: no I/O, no clock read besides one origin.
+//! Findings: with a true skew up to 1 % every schedule is safe (the lease margin is exactly 0
+//! for a 1 % slow node, a 1 % fast DC and no delays: the drift factor is tight at ρ); at 2 %
+//! that schedule outlives the DC's count of the lease by ~30 ms; T_safe's δ = 100 ms absorbs
+//! skew up to ~2.38 %. Not modelled: the node notices its expiry at its next renew round (up to
+//! R = 200 ms later on its clock), which only W covers. Pure: no I/O, no clock read besides one
+//! origin.
 
 use std::time::Duration;
 
