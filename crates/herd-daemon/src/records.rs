@@ -129,14 +129,17 @@ pub(crate) fn resulting_state(op: &str, rc: i32) -> &'static str {
     }
 }
 
-/// Whether a result is a change worth a log entry: every start, stop, promote, ...; a monitor
-/// only when it says something else than the last recorded result (rc and state).
+/// Whether a result is a change worth a log entry: a start, stop, promote, ... unless it
+/// repeats the last recorded result exactly (a report sent again); a monitor only when it
+/// says something else than the last recorded result (rc and state).
 pub(crate) fn is_change(previous: Option<&ResourceOp>, report: &OpReport) -> bool {
     let Some(previous) = previous else {
         return true;
     };
     if !report.op.starts_with("monitor_") {
-        return true;
+        return previous.op != report.op
+            || previous.rc != report.rc
+            || previous.exit_reason != report.exit_reason;
     }
     let before = resulting_state(&previous.op, previous.rc);
     let now = resulting_state(&report.op, report.rc);
@@ -171,29 +174,39 @@ pub(crate) fn commands_for(
                 },
             });
         }
-        if report.failed {
-            let key = (
-                report.resource.clone(),
-                report.node.clone(),
-                report.op.clone(),
-            );
-            let count = state.fail_counts.get(&key).map_or(0, |f| f.count);
-            batch.push(Command::SetFailCount {
-                resource: report.resource.clone(),
-                node: report.node.clone(),
-                op: report.op.clone(),
-                fail: Some(FailCount {
-                    count: count.saturating_add(1),
-                    last_failure_s: report.at_s,
-                }),
-            });
-        }
+        batch.extend(fail_count_command(&state, report));
         for command in batch {
             state.apply(&command);
             commands.push(command);
         }
     }
     commands
+}
+
+/// One more failure for a failed report. A report sent again (its answer was lost) carries
+/// the time of the failure already counted, and counts nothing.
+fn fail_count_command(state: &ClusterState, report: &OpReport) -> Option<Command> {
+    if !report.failed {
+        return None;
+    }
+    let key = (
+        report.resource.clone(),
+        report.node.clone(),
+        report.op.clone(),
+    );
+    let known = state.fail_counts.get(&key);
+    if known.is_some_and(|f| f.last_failure_s == report.at_s) {
+        return None;
+    }
+    Some(Command::SetFailCount {
+        resource: report.resource.clone(),
+        node: report.node.clone(),
+        op: report.op.clone(),
+        fail: Some(FailCount {
+            count: known.map_or(0, |f| f.count).saturating_add(1),
+            last_failure_s: report.at_s,
+        }),
+    })
 }
 
 /// The node's side: sends what the executor reported to the DC until the DC has recorded it.

@@ -130,17 +130,35 @@ fn a_failure_records_the_op_and_one_more_fail_count() {
     let key = ("web".to_string(), "n1".to_string(), "monitor_0".to_string());
     assert_eq!(state.fail_counts[&key].count, 1);
     assert_eq!(state.fail_counts[&key].last_failure_s, 100);
-    // The same failure again: no new op record (nothing changed), but one more failure.
-    let commands = commands_for(&state, &[report("monitor_0", 1, true)], EPOCH);
+    // A later failure alike: no new op record (nothing changed), but one more failure.
+    let again = OpReport {
+        at_s: 160,
+        ..report("monitor_0", 1, true)
+    };
+    let commands = commands_for(&state, &[again], EPOCH);
     assert!(matches!(
         commands.as_slice(),
-        [Command::SetFailCount { fail: Some(f), .. }] if f.count == 2
+        [Command::SetFailCount { fail: Some(f), .. }] if f.count == 2 && f.last_failure_s == 160
     ));
 }
 
 #[test]
+fn a_report_sent_again_counts_its_failure_once() {
+    let mut state = ClusterState::default();
+    let failed = report("stop_0", 1, true);
+    for command in commands_for(&state, std::slice::from_ref(&failed), EPOCH) {
+        state.apply(&command);
+    }
+    assert!(commands_for(&state, &[failed], EPOCH).is_empty());
+}
+
+#[test]
 fn failures_in_one_batch_add_up() {
-    let reports = [report("stop_0", 1, true), report("stop_0", 1, true)];
+    let later = OpReport {
+        at_s: 101,
+        ..report("stop_0", 1, true)
+    };
+    let reports = [report("stop_0", 1, true), later];
     let commands = commands_for(&ClusterState::default(), &reports, EPOCH);
     let counts: Vec<u32> = commands
         .iter()
