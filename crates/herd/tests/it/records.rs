@@ -289,4 +289,24 @@ fn full_restart_keeps_the_cib_node_attributes_and_fail_counts() {
     }
     let plain = stdout(&herd(&cluster, 0, &["cib", "get"]));
     assert_eq!(plain, CIB);
+
+    let delete = herd(
+        &cluster,
+        0,
+        &["attribute", "--node", "n3", "site", "--delete"],
+    );
+    assert!(delete.status.success(), "{}", stderr(&delete));
+    cluster.wait_for(Duration::from_secs(5), "site deleted everywhere", |c| {
+        (0..3).all(|i| {
+            inner(c.fast_status(i)).is_some_and(|s| s["node_attributes"]["n3"]["site"].is_null())
+        })
+    });
+    let gone = herd(
+        &cluster,
+        1,
+        &["attribute", "--node", "n3", "site", "--json"],
+    );
+    assert_eq!(gone.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&gone.stdout).unwrap();
+    assert!(json["value"].is_null(), "{json}");
 }
