@@ -91,7 +91,7 @@ fn restart_n1_with_resources(cluster: &mut Cluster) {
     cluster.kill(0);
     seed(&data_dir, "n1", cluster.dir.path());
     cluster.start(0);
-    cluster.wait_for(
+    let took = cluster.wait_for(
         Duration::from_secs(20),
         "bad's failed probe and ok's result recorded on every node",
         |c| {
@@ -103,6 +103,7 @@ fn restart_n1_with_resources(cluster: &mut Cluster) {
             })
         },
     );
+    eprintln!("probe results on every node {took:?} after n1's restart");
 }
 
 #[test]
@@ -208,7 +209,7 @@ fn killing_a_node_bumps_the_storage_epoch_once_on_every_node() {
     let victim_name = cluster.agents[victim].name.clone();
     cluster.kill(victim);
     let others: Vec<usize> = (0..3).filter(|i| *i != victim).collect();
-    cluster.wait_for(Duration::from_secs(5), "the new storage epoch", |c| {
+    let took = cluster.wait_for(Duration::from_secs(5), "the new storage epoch", |c| {
         others.iter().all(|i| {
             inner(c.fast_status(*i)).is_some_and(|s| {
                 node_state(&s, &victim_name).as_deref() == Some("lost")
@@ -216,6 +217,10 @@ fn killing_a_node_bumps_the_storage_epoch_once_on_every_node() {
             })
         })
     });
+    eprintln!(
+        "storage epoch {} on the survivors {took:?} after the kill",
+        before + 1
+    );
     // Once: no further bump while nothing changes.
     std::thread::sleep(Duration::from_secs(1));
     for i in &others {
