@@ -176,11 +176,20 @@ impl Agent {
     /// `RemoveNode` record now.
     pub(crate) async fn finish_removals(&self, status: &ConsensusStatus) {
         let applied = self.consensus.applied();
+        // Removals this DC is carrying out itself commit their own record.
+        let now = Instant::now();
+        let own: Vec<String> = lock(&self.departure.telling)
+            .iter()
+            .filter(|(_, (_, until))| now < *until)
+            .map(|(name, _)| name.clone())
+            .collect();
         let pending: Vec<String> = applied
             .state
             .nodes
             .iter()
-            .filter(|(name, record)| record.state != NodeState::Left && !is_member(status, name))
+            .filter(|(name, record)| {
+                record.state != NodeState::Left && !is_member(status, name) && !own.contains(name)
+            })
             .map(|(name, _)| name.clone())
             .collect();
         for node in pending {
