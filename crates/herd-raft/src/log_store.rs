@@ -11,6 +11,11 @@
 //! record so a partial record never stays behind (the journal still replays). The test-only
 //! environment variable `HERD_FAULT_FSYNC_DELAY_MS`, read once at open, adds that many
 //! milliseconds to every fsync to stand in for a slow disk.
+//!
+//! A slow disk must stall only Raft, not the agent: the entries sit under their own lock
+//! (readers never wait for an fsync), and on a multi-threaded runtime the write runs under
+//! `block_in_place`, so the worker's other tasks (renewals, hellos, links) move to another
+//! thread. On a current-thread runtime (tests, the deterministic simulation) it runs inline.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -63,7 +68,8 @@ struct Journal {
     file: File,
     /// The file's length after the last whole record written.
     len: u64,
-    data: LogData,
+    /// The entries and votes; locked briefly, never across file I/O.
+    data: Arc<Mutex<LogData>>,
     health: DiskHealth,
     fsync_delay: Option<Duration>,
     /// `data.n_records` when a rewrite last failed (0: never).
@@ -73,7 +79,9 @@ struct Journal {
 /// The log store handed to openraft; cheap to clone (readers share it).
 #[derive(Clone)]
 pub(crate) struct LogStore {
-    inner: Arc<Mutex<Journal>>,
+    /// The file: held by one writer for its write and fsync.
+    io: Arc<Mutex<Journal>>,
+    data: Arc<Mutex<LogData>>,
 }
 
 impl LogStore {
@@ -98,25 +106,40 @@ impl LogStore {
                 source,
             })?
             .len();
+        let data = Arc::new(Mutex::new(data));
         let journal = Journal {
             path: path.to_path_buf(),
             file,
             len,
-            data,
+            data: data.clone(),
             health,
             fsync_delay: fsync_delay_from_env(),
             compact_failed_at: 0,
         };
         Ok(LogStore {
-            inner: Arc::new(Mutex::new(journal)),
+            io: Arc::new(Mutex::new(journal)),
+            data,
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn data(&self) -> std::sync::MutexGuard<'_, LogData> {
+        lock(&self.data)
     }
+
+    /// Appends and fsyncs `records`, then applies them; off the async workers when possible.
+    fn write(&self, records: Vec<Record>) -> Result<(), StoreError> {
+        let write = || lock(&self.io).write(records);
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(write),
+            _ => write(),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Reads [`FSYNC_DELAY_ENV`] (test-only); absent, empty, zero or unreadable means none.
@@ -200,18 +223,21 @@ impl Journal {
         let ended = Instant::now();
         self.health.record_write(ended, ended - began);
         self.len += buf.len() as u64;
-        for record in records {
-            self.data.apply(record);
-        }
-        if self.data.n_records > self.data.entries.len() + COMPACT_RECORDS_MIN {
-            // The records are durable already; a failed rewrite only leaves the journal long.
-            // Retried only after as many records again, so a full disk warns once per round.
-            if self.data.n_records > self.compact_failed_at + COMPACT_RECORDS_MIN
-                && let Err(e) = self.compact()
-            {
-                tracing::warn!(error = %e, "cannot rewrite the Raft journal; it keeps growing");
-                self.compact_failed_at = self.data.n_records;
+        let n_records = {
+            let mut data = lock(&self.data);
+            for record in records {
+                data.apply(record);
             }
+            (data.n_records > data.entries.len() + COMPACT_RECORDS_MIN).then_some(data.n_records)
+        };
+        // The records are durable already; a failed rewrite only leaves the journal long.
+        // Retried only after as many records again, so a full disk warns once per round.
+        if let Some(n_records) = n_records
+            && n_records > self.compact_failed_at + COMPACT_RECORDS_MIN
+            && let Err(e) = self.compact()
+        {
+            tracing::warn!(error = %e, "cannot rewrite the Raft journal; it keeps growing");
+            self.compact_failed_at = n_records;
         }
         Ok(())
     }
@@ -227,21 +253,26 @@ impl Journal {
 
     /// Rewrites the journal with only the live state.
     fn compact(&mut self) -> Result<(), StoreError> {
-        let mut records = Vec::new();
-        if let Some(vote) = self.data.vote {
-            records.push(Record::Vote(vote));
-        }
-        records.push(Record::Committed(self.data.committed));
-        if let Some(purged) = self.data.purged {
-            records.push(Record::Purge(purged));
-        }
-        let mut buf = format::header(LOG_MAGIC, LOG_VERSION).to_vec();
-        for record in &records {
-            encode(record, &mut buf);
-        }
-        for entry in self.data.entries.values() {
-            encode(&Record::Entry(entry.clone()), &mut buf);
-        }
+        // Only writers change the data, and this one holds the file: the copy stays current.
+        let (buf, n_records) = {
+            let data = lock(&self.data);
+            let mut records = Vec::new();
+            if let Some(vote) = data.vote {
+                records.push(Record::Vote(vote));
+            }
+            records.push(Record::Committed(data.committed));
+            if let Some(purged) = data.purged {
+                records.push(Record::Purge(purged));
+            }
+            let mut buf = format::header(LOG_MAGIC, LOG_VERSION).to_vec();
+            for record in &records {
+                encode(record, &mut buf);
+            }
+            for entry in data.entries.values() {
+                encode(&Record::Entry(entry.clone()), &mut buf);
+            }
+            (buf, records.len() + data.entries.len())
+        };
         format::write_atomic(&self.path, &buf)?;
         self.len = buf.len() as u64;
         self.file = OpenOptions::new()
@@ -251,7 +282,7 @@ impl Journal {
                 path: self.path.clone(),
                 source,
             })?;
-        self.data.n_records = records.len() + self.data.entries.len();
+        lock(&self.data).n_records = n_records;
         Ok(())
     }
 }
@@ -270,13 +301,8 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry<TypeConfig>>, StorageError<u64>> {
-        let journal = self.lock();
-        Ok(journal
-            .data
-            .entries
-            .range(range)
-            .map(|(_, e)| e.clone())
-            .collect())
+        let data = self.data();
+        Ok(data.entries.range(range).map(|(_, e)| e.clone()).collect())
     }
 }
 
@@ -284,9 +310,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<u64>> {
-        let journal = self.lock();
-        let last = journal.data.entries.values().next_back().map(|e| e.log_id);
-        let last_purged_log_id = journal.data.purged;
+        let data = self.data();
+        let last = data.entries.values().next_back().map(|e| e.log_id);
+        let last_purged_log_id = data.purged;
         Ok(LogState {
             last_purged_log_id,
             last_log_id: last.or(last_purged_log_id),
@@ -298,24 +324,23 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote<u64>) -> Result<(), StorageError<u64>> {
-        self.lock().write(vec![Record::Vote(*vote)]).map_err(io_err)
+        self.write(vec![Record::Vote(*vote)]).map_err(io_err)
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError<u64>> {
-        Ok(self.lock().data.vote)
+        Ok(self.data().vote)
     }
 
     async fn save_committed(
         &mut self,
         committed: Option<LogId<u64>>,
     ) -> Result<(), StorageError<u64>> {
-        self.lock()
-            .write(vec![Record::Committed(committed)])
+        self.write(vec![Record::Committed(committed)])
             .map_err(io_err)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<u64>>, StorageError<u64>> {
-        Ok(self.lock().data.committed)
+        Ok(self.data().committed)
     }
 
     async fn append<I>(
@@ -328,7 +353,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let records = entries.into_iter().map(Record::Entry).collect();
-        let result = self.lock().write(records);
+        let result = self.write(records);
         match result {
             Ok(()) => {
                 callback.log_io_completed(Ok(()));
@@ -342,14 +367,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId<u64>) -> Result<(), StorageError<u64>> {
-        self.lock()
-            .write(vec![Record::Truncate(log_id.index)])
+        self.write(vec![Record::Truncate(log_id.index)])
             .map_err(io_err)
     }
 
     async fn purge(&mut self, log_id: LogId<u64>) -> Result<(), StorageError<u64>> {
-        self.lock()
-            .write(vec![Record::Purge(log_id)])
-            .map_err(io_err)
+        self.write(vec![Record::Purge(log_id)]).map_err(io_err)
     }
 }
