@@ -255,6 +255,10 @@ impl AgentHooks for ExecutorHooks {
         })
     }
 
+    fn stop_for_leave(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async { self.stop_all().await.stop_all.all_stopped() })
+    }
+
     fn take_op_reports(&self) -> Vec<OpReport> {
         std::mem::take(&mut *self.outbox.lock().unwrap_or_else(PoisonError::into_inner))
     }

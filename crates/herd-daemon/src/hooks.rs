@@ -21,6 +21,15 @@ pub trait AgentHooks: Send + Sync + 'static {
         Box::pin(async {})
     }
 
+    /// The node leaves the cluster (SIGTERM) or was removed: stop every active resource now.
+    /// True when nothing may still run, so the node is clean and may be recorded `left`.
+    fn stop_for_leave(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async {
+            self.lease_lost().await;
+            true
+        })
+    }
+
     /// The executor results since the last call, for the DC to record (records.rs); each is
     /// handed out once.
     fn take_op_reports(&self) -> Vec<crate::records::OpReport> {

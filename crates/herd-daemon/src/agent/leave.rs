@@ -69,7 +69,14 @@ impl Agent {
             return false;
         }
         tracing::info!("leaving the cluster: stopping every resource on this node");
-        self.hooks.lease_lost().await;
+        if !self.hooks.stop_for_leave().await {
+            // Not clean: a `left` record would let the DC recover its resources at once.
+            tracing::error!(
+                "some resources may still run: not leaving cleanly; the others will see this \
+                 node lost and recover its resources only after fencing or T_safe"
+            );
+            return false;
+        }
         let incarnation = self.incarnation.load(Ordering::SeqCst);
         let deadline = Instant::now() + LEAVE_FOR;
         let mut last_error = String::from("no DC");

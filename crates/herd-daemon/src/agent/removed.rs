@@ -1,6 +1,6 @@
 //! A node removed from the cluster learns it and goes away: the DC answers its hellos and
 //! renewals with `Removed` (and tells it once right after `herd node remove` commits); the
-//! node then logs one line, stops its resources (the lease-loss hook), keeps a marker file
+//! node then logs one line, stops its resources (`AgentHooks::stop_for_leave`), keeps a marker file
 //! and exits with [`EXIT_REMOVED`], which the systemd unit does not restart. Restarted with
 //! the same data directory, it finds the marker and exits at once, before Raft starts. The
 //! DC also rolls an interrupted removal forward: a node that left the membership without its
@@ -162,7 +162,7 @@ impl Agent {
         self.consensus.set_elect(false);
         let agent = self.clone();
         tokio::spawn(async move {
-            agent.hooks.lease_lost().await;
+            agent.hooks.stop_for_leave().await;
             let path = marker_path(&agent.config.data_dir);
             if let Err(e) = std::fs::write(&path, format!("{line}\n")) {
                 tracing::warn!(path = %path.display(), "cannot keep the removal marker: {e}");

@@ -1,6 +1,7 @@
 //! Membership with real agents: `herd cluster init` before every node is up, `herd node add`
 //! and `herd node remove`, and a witness that never becomes the DC.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::agents::{Cluster, dc, inner, node_state};
@@ -300,4 +301,43 @@ fn sigterm_leaves_gracefully_and_a_restart_rejoins() {
         assert_eq!(node_state(&s, &first).as_deref(), Some("left"), "{s}");
         assert!(dc(&s).is_some_and(|d| d != first), "{s}");
     }
+}
+
+#[test]
+fn sigterm_stops_running_resources_before_the_node_is_recorded_left() {
+    let mut cluster = Cluster::loopback(3);
+    let states: Vec<(&str, String)> = ["d1", "d2"]
+        .iter()
+        .map(|r| (*r, cluster.dir.path().join(format!("{r}.state"))))
+        .map(|(r, p)| (r, p.display().to_string()))
+        .collect();
+    let data_dir = cluster.agents[0].data_dir.clone();
+    cluster.start_all();
+    cluster.wait_for(Duration::from_secs(15), "a DC", |c| {
+        inner(c.fast_status(0)).is_some_and(|s| dc(&s).is_some())
+    });
+    cluster.kill(0);
+    crate::lease_loss::seed_running_dummies(&data_dir, "n1", &states);
+    cluster.start(0);
+    cluster.wait_for(Duration::from_secs(15), "n1 online with a lease", |c| {
+        inner(c.fast_status(0)).is_some_and(|s| {
+            s["lease"] == true && node_state(&s, "n1").as_deref() == Some("online")
+        }) && c.log(0).contains("executor ready")
+    });
+    assert!(cluster.log(0).contains("active=2"), "{}", cluster.log(0));
+    let exit = cluster.terminate(0, Duration::from_secs(10));
+    let log = cluster.log(0);
+    assert_eq!(exit.and_then(|e| e.code()), Some(0), "{log}");
+    for (resource, state) in &states {
+        assert!(!Path::new(state).exists(), "{resource} still runs:\n{log}");
+    }
+    let stopped = log.find("stop-all done").expect("a stop-all line");
+    let left = log.find("left the cluster").expect("a left line");
+    assert!(stopped < left, "recorded left before the stop:\n{log}");
+    let status = inner(cluster.fast_status(1)).unwrap();
+    assert_eq!(
+        node_state(&status, "n1").as_deref(),
+        Some("left"),
+        "{status}"
+    );
 }
