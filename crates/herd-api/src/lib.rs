@@ -101,6 +101,59 @@ pub struct ClusterStatus {
     /// The nodes in the current storage epoch (`storage_epoch`).
     #[serde(default)]
     pub storage_members: Vec<String>,
+    /// The answering node's Raft storage: health, free space, log fsync latency.
+    #[serde(default)]
+    pub disk: Option<DiskStatus>,
+}
+
+/// The answering node's Raft storage (`herd status --json`: `disk`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiskStatus {
+    pub data_dir: String,
+    /// False once a write to the Raft log failed (disk full or I/O error): the node holds no
+    /// lease until the agent restarts with room.
+    pub healthy: bool,
+    /// Why the node is unhealthy (names the file and the data directory).
+    pub problem: Option<String>,
+    /// Free space of the file system holding data_dir, in MiB.
+    pub free_mb: Option<u64>,
+    /// Admin writes are refused below this (`[storage] min_free_mb`; 0: never).
+    pub min_free_mb: u64,
+    /// p99 of the Raft log's write + fsync over the last 30 s; null without writes.
+    pub fsync_p99_ms: Option<f64>,
+    /// The p99 is above `fsync_slow_threshold_ms` (a tenth of the election timeout).
+    pub fsync_slow: bool,
+    pub fsync_slow_threshold_ms: u64,
+}
+
+impl DiskStatus {
+    /// One line for `herd status`: unhealthy (and why), slow, or healthy, with free space and
+    /// the log's fsync p99.
+    pub fn summary(&self) -> String {
+        let free = self
+            .free_mb
+            .map(|mb| format!("{mb} MiB free in {}", self.data_dir))
+            .unwrap_or_else(|| format!("free space of {} unknown", self.data_dir));
+        let p99 = self
+            .fsync_p99_ms
+            .map(|ms| format!("log fsync p99 {ms:.1} ms"))
+            .unwrap_or_else(|| "no recent log writes".to_string());
+        let low = match self.free_mb {
+            Some(mb) if self.min_free_mb > 0 && mb < self.min_free_mb => format!(
+                " (below min_free_mb {}: admin writes refused)",
+                self.min_free_mb
+            ),
+            _ => String::new(),
+        };
+        match &self.problem {
+            Some(problem) => format!("UNHEALTHY: {problem}; {free}"),
+            None if self.fsync_slow => format!(
+                "SLOW: {p99} (above {} ms); {free}{low}",
+                self.fsync_slow_threshold_ms
+            ),
+            None => format!("healthy, {free}{low}, {p99}"),
+        }
+    }
 }
 
 /// The last recorded operation change of one resource on one node.
@@ -170,6 +223,25 @@ pub fn decode_line<T: for<'de> Deserialize<'de>>(line: &str) -> Result<T, serde_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disk_summary_says_why_a_node_is_unhealthy() {
+        let mut disk = DiskStatus {
+            data_dir: "/var/lib/herd".into(),
+            healthy: true,
+            problem: None,
+            free_mb: Some(10),
+            min_free_mb: 64,
+            fsync_p99_ms: Some(0.25),
+            fsync_slow: false,
+            fsync_slow_threshold_ms: 40,
+        };
+        let line = disk.summary();
+        assert!(line.starts_with("healthy, 10 MiB free in /var/lib/herd"), "{line}");
+        assert!(line.contains("admin writes refused"), "{line}");
+        disk.problem = Some("disk full: cannot write /var/lib/herd/raft/log".into());
+        assert!(disk.summary().starts_with("UNHEALTHY: disk full"));
+    }
 
     #[test]
     fn request_line_round_trips() {

@@ -150,6 +150,10 @@ async fn forward(agent: &Arc<Agent>, leader: &str, request: Request) -> Response
 pub(crate) async fn on_leader(agent: &Arc<Agent>, request: Request) -> Response {
     let done = |message: String| Response::Done { message };
     let error = |message: String| Response::Error { message };
+    // Admission control (health.rs): no admin write on a short or failed disk.
+    if let Err(message) = agent.admit_write() {
+        return error(message);
+    }
     match request {
         Request::NodeAdd {
             name,
@@ -304,6 +308,7 @@ pub(crate) fn status(agent: &Agent) -> ClusterStatus {
         failures: crate::records::failure_status(&applied.state),
         node_attributes: crate::records::node_attributes(&applied.state),
         storage_members: applied.state.storage_members.iter().cloned().collect(),
+        disk: Some(agent.disk_status()),
     }
 }
 

@@ -53,6 +53,8 @@ pub(crate) struct Agent {
     renew_seq: AtomicU64,
     /// Removal learned, leave committed, removed nodes to tell (agent/removed.rs).
     pub(crate) departure: removed::Departure,
+    /// Disk health: what was logged once, the slow-fsync episode (health.rs).
+    pub(crate) health: crate::health::Health,
 }
 
 /// The last answer of a peer to our hello.
@@ -79,6 +81,7 @@ impl Agent {
     ) -> Agent {
         let name = config.node.clone();
         let witness = config.local_node().witness;
+        let health = crate::health::Health::new(config.timing.election_timeout_min_ms);
         Agent {
             config,
             name,
@@ -100,6 +103,7 @@ impl Agent {
             init_started: AtomicBool::new(false),
             renew_seq: AtomicU64::new(0),
             departure: removed::Departure::default(),
+            health,
         }
     }
 

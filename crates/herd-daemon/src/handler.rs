@@ -102,6 +102,12 @@ async fn handle_cluster(agent: &Arc<Agent>, from: &str, msg: ClusterMsg) -> Clus
         ClusterMsg::OpReports(reports) => {
             crate::records::handle_reports(agent, from, reports).await
         }
+        ClusterMsg::RenewUnhealthy {
+            node, seq, reason, ..
+        } if node == from => agent.handle_unhealthy_renew(&node, &reason, seq),
+        ClusterMsg::RenewUnhealthy { .. } => {
+            ClusterReply::Refused("renewal for another node".to_string())
+        }
     }
 }
 

@@ -18,6 +18,7 @@ mod admin;
 mod agent;
 mod executor_hooks;
 mod handler;
+mod health;
 mod hooks;
 mod records;
 mod storage_epoch;
@@ -186,6 +187,7 @@ async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<u8, Age
     agent::spawn_loops(&agent);
     tokio::spawn(startup_hooks(agent.clone()));
     tokio::spawn(records::report_loop(agent.clone()));
+    tokio::spawn(health::run(agent.clone()));
     tokio::spawn(admin::serve(agent.clone(), listener));
     let code = tokio::select! {
         () = wait_for_signal() => {

@@ -39,6 +39,15 @@ pub(crate) enum ClusterMsg {
     Removed { dc: String },
     /// A node's executor results, for the DC to record (records.rs).
     OpReports(Vec<crate::records::OpReport>),
+    /// A renewal from a node that must not hold a lease (its Raft log could not be written):
+    /// the DC refuses it and records no renewal (health.rs). A DC that predates this variant
+    /// cannot decode it and refuses too.
+    RenewUnhealthy {
+        node: String,
+        incarnation: u64,
+        seq: u64,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -144,6 +144,9 @@ pub fn human(status: &ClusterStatus) -> String {
         if status.lease { "held" } else { "none" }
     ));
     out.push_str(&storage_line(status));
+    if let Some(disk) = &status.disk {
+        out.push_str(&format!("Disk: {}\n", disk.summary()));
+    }
     out.push_str(&format!("\nNodes ({}):\n", status.nodes.len()));
     for node in &status.nodes {
         let witness = if node.witness { " witness" } else { "" };

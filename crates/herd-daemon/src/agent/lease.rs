@@ -12,7 +12,7 @@ use herd_raft::{Consensus, DcEpoch};
 use tokio::time::Instant;
 
 use super::{Agent, lock};
-use crate::wire::{ClusterMsg, ClusterReply};
+use crate::wire::ClusterReply;
 
 /// This node's own lease.
 #[derive(Debug, Default)]
@@ -92,17 +92,13 @@ impl Agent {
         let seq = self.renew_seq.fetch_add(1, Ordering::SeqCst);
         let sent = Instant::now();
         if leader.name == self.name {
-            let reply = self.handle_renew(&self.name, incarnation, seq);
+            let reply = self.renew_self(incarnation, seq); // health.rs: refused when unhealthy
             self.take_grant(reply, sent);
             return;
         }
         let agent = self.clone();
         tokio::spawn(async move {
-            let msg = ClusterMsg::Renew {
-                node: agent.name.clone(),
-                incarnation,
-                seq,
-            };
+            let msg = agent.renew_msg(incarnation, seq); // Renew, or RenewUnhealthy (health.rs)
             let timeout = agent.renew_interval() * 2;
             if let Ok(reply) = agent.call(&leader.name, &msg, timeout).await {
                 agent.take_grant(reply, sent);

@@ -12,14 +12,19 @@
 //! `links` cuts one of a node's two links (nothing happens) and then both (the node is lost);
 //! `admin_cli` shows the agent's and the admin commands' errors printed once, named by command;
 //! `records` shows resource results, fail counts, the storage epoch, node attributes and the
-//! CIB in the replicated state, also across a full restart.
+//! CIB in the replicated state, also across a full restart;
+//! `disk_faults` fills a node's tmpfs data_dir (follower, DC), refuses admin writes below
+//! `[storage] min_free_mb` and slows one node's fsync; `clock` steps one agent's wall clock
+//! ±1 h under libfaketime (nothing happens).
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod admin_cli;
 mod agents;
 mod bad_input;
+mod clock;
 mod cluster;
+mod disk_faults;
 mod lease_loss;
 mod links;
 mod membership;
