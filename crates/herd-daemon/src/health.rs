@@ -137,6 +137,14 @@ impl Agent {
         }
     }
 
+    /// A healthy renewal from `node`: its next unhealthy episode is logged again.
+    pub(crate) fn forget_unhealthy(&self, node: &str) {
+        let mut inner = self.health.lock();
+        if !inner.refused.is_empty() {
+            inner.refused.remove(node);
+        }
+    }
+
     /// Admission control for configuration and admin writes (on the leader): refused while
     /// this node is unhealthy or its data directory is short of `[storage] min_free_mb`.
     pub(crate) fn admit_write(&self) -> Result<(), String> {
@@ -249,6 +257,10 @@ mod tests {
             ("agent/dc.rs", include_str!("agent/dc.rs")),
             ("health.rs", include_str!("health.rs")),
             ("handler.rs", include_str!("handler.rs")),
+            (
+                "herd-rpc link.rs",
+                include_str!("../../herd-rpc/src/link.rs"),
+            ),
             (
                 "herd-raft node.rs",
                 include_str!("../../herd-raft/src/node.rs"),

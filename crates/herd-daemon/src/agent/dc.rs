@@ -65,6 +65,7 @@ impl Agent {
     }
     /// Answers a renewal (on the DC; on anyone else it is refused).
     pub(crate) fn handle_renew(&self, node: &str, incarnation: u64, seq: u64) -> ClusterReply {
+        self.forget_unhealthy(node); // health.rs: log its next unhealthy episode again
         let status = self.consensus.status();
         let epoch = status.dc_epoch;
         if status.is_leader && epoch.is_some() {
