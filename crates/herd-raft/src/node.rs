@@ -120,7 +120,7 @@ impl RaftNode {
         })?;
         let disk = DiskHealth::default();
         let log = LogStore::open(&config.dir.join("log"), disk.clone())?;
-        let (sm, applied) = SmStore::open(&config.dir.join("snapshot"))?;
+        let (sm, applied) = SmStore::open(&config.dir.join("snapshot"), disk.clone())?;
         let raft_config = openraft::Config {
             cluster_name: config.cluster.clone(),
             heartbeat_interval: config.heartbeat_ms,

@@ -19,6 +19,7 @@ use openraft::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::disk_health::{DiskFault, DiskHealth};
 use crate::error::StoreError;
 use crate::format;
 use crate::state::{ClusterState, FailCount, NodeRecord, ResourceOp, Response};
@@ -51,6 +52,8 @@ pub(crate) struct SmStore {
     applied: Applied,
     snapshot: SharedSnapshot,
     publish: watch::Sender<Arc<Applied>>,
+    /// A snapshot that cannot be written is a disk fault like a log write (disk_health.rs).
+    health: DiskHealth,
 }
 
 /// Builds snapshots from a copy of the state.
@@ -58,6 +61,7 @@ pub(crate) struct SnapshotBuilder {
     path: PathBuf,
     applied: Applied,
     snapshot: SharedSnapshot,
+    health: DiskHealth,
 }
 
 type SharedSnapshot = Arc<Mutex<Option<Arc<SnapshotFile>>>>;
@@ -69,9 +73,11 @@ fn set_snapshot(shared: &SharedSnapshot, file: SnapshotFile) {
 }
 
 impl SmStore {
-    /// Opens the state machine stored at `path` (the snapshot file; absent on a fresh node).
+    /// Opens the state machine stored at `path` (the snapshot file; absent on a fresh node);
+    /// a snapshot write that fails is recorded in `health`.
     pub(crate) fn open(
         path: &Path,
+        health: DiskHealth,
     ) -> Result<(SmStore, watch::Receiver<Arc<Applied>>), StoreError> {
         let mut applied = Applied::default();
         let mut snapshot = None;
@@ -118,6 +124,7 @@ impl SmStore {
                 applied,
                 snapshot,
                 publish,
+                health,
             },
             receiver,
         ))
@@ -153,11 +160,19 @@ impl From<ClusterStateV1> for ClusterState {
     }
 }
 
-fn persist_snapshot(path: &Path, file: &SnapshotFile) -> Result<(), StoreError> {
+fn persist_snapshot(
+    path: &Path,
+    file: &SnapshotFile,
+    health: &DiskHealth,
+) -> Result<(), StoreError> {
     let mut bytes = format::header(SNAPSHOT_MAGIC, SNAPSHOT_VERSION).to_vec();
     let payload = postcard::to_allocvec(file).expect("snapshots always serialize");
     format::encode_record(&payload, &mut bytes);
-    format::write_atomic(path, &bytes)
+    let written = format::write_atomic(path, &bytes);
+    if let Err(StoreError::Io { path, source }) = &written {
+        health.record_fault(DiskFault::from_io(path, source));
+    }
+    written
 }
 
 fn snapshot_id(meta_last: Option<LogId<u64>>) -> String {
@@ -182,7 +197,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             meta: meta.clone(),
             data: data.clone(),
         };
-        persist_snapshot(&self.path, &file)
+        persist_snapshot(&self.path, &file, &self.health)
             .map_err(|e| StorageError::from(StorageIOError::write_snapshot(None, &e)))?;
         set_snapshot(&self.snapshot, file);
         Ok(Snapshot {
@@ -228,6 +243,7 @@ impl RaftStateMachine<TypeConfig> for SmStore {
             path: self.path.clone(),
             applied: self.applied.clone(),
             snapshot: self.snapshot.clone(),
+            health: self.health.clone(),
         }
     }
 
@@ -250,7 +266,7 @@ impl RaftStateMachine<TypeConfig> for SmStore {
             meta: meta.clone(),
             data,
         };
-        persist_snapshot(&self.path, &file).map_err(|e| {
+        persist_snapshot(&self.path, &file, &self.health).map_err(|e| {
             StorageError::from(StorageIOError::write_snapshot(Some(meta.signature()), &e))
         })?;
         self.applied = Applied {
@@ -299,7 +315,7 @@ mod tests {
         let mut bytes = format::header(SNAPSHOT_MAGIC, 1).to_vec();
         format::encode_record(&postcard::to_allocvec(&file).unwrap(), &mut bytes);
         std::fs::write(&path, bytes).unwrap();
-        let (store, _) = SmStore::open(&path).unwrap();
+        let (store, _) = SmStore::open(&path, DiskHealth::default()).unwrap();
         assert_eq!(store.applied.state.cib_xml, "<cib/>");
         assert_eq!(store.applied.state.config_epoch, 3);
         assert_eq!(store.applied.state.storage_epoch, 2);
@@ -311,7 +327,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("snapshot");
         std::fs::write(&path, format::header(SNAPSHOT_MAGIC, 99)).unwrap();
-        let err = SmStore::open(&path).err().unwrap().to_string();
+        let err = SmStore::open(&path, DiskHealth::default())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
             err.contains("format version 99") && err.contains("snapshot"),
             "{err}"

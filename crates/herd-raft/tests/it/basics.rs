@@ -46,6 +46,13 @@ async fn leader_crash_elects_a_new_leader_and_keeps_committed_state() {
         .await
         .expect("a new leader");
     assert_ne!(old, new);
+    // A new leader applies the old term's entries once it commits one of its own: wait.
+    for _ in 0..100 {
+        if cluster.node(new).applied().state.cib_xml == "<cib epoch='1'/>" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         cluster.node(new).applied().state.cib_xml,
         "<cib epoch='1'/>"
