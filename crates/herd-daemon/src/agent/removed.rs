@@ -30,8 +30,18 @@ pub(crate) const EXIT_REMOVED: u8 = 78;
 /// The marker a removed node keeps in its data directory.
 const REMOVED_FILE: &str = "removed";
 
+/// How long an applied joint membership may stand before the DC finishes it (a change in
+/// progress takes milliseconds to commit its second step).
+const JOINT_GRACE: Duration = Duration::from_secs(2);
+
 /// How long the DC keeps a removed node's addresses among its peers to tell it.
 const TELL_FOR: Duration = Duration::from_secs(30);
+
+/// A membership change to ask again.
+enum Change {
+    Remove(String),
+    Add(herd_raft::HerdNode),
+}
 
 /// Why the agent ends on its own (not by a signal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +60,8 @@ pub(crate) struct Departure {
     /// Removed nodes (name -> addresses, until when) kept as transport peers so the DC can
     /// reach them although they are no longer members.
     telling: std::sync::Mutex<BTreeMap<String, (Vec<String>, Instant)>>,
+    /// The joint membership this DC found applied (its log index) and since when.
+    joint_since: std::sync::Mutex<Option<(Option<u64>, Instant)>>,
 }
 
 impl Default for Departure {
@@ -59,6 +71,7 @@ impl Default for Departure {
             left: AtomicBool::new(false),
             exit: watch::Sender::new(None),
             telling: std::sync::Mutex::default(),
+            joint_since: std::sync::Mutex::default(),
         }
     }
 }
@@ -175,6 +188,7 @@ impl Agent {
     /// not `left` (the DC died between the two commits of `herd node remove`) gets its
     /// `RemoveNode` record now.
     pub(crate) async fn finish_removals(&self, status: &ConsensusStatus) {
+        self.finish_joint();
         let applied = self.consensus.applied();
         // Removals this DC is carrying out itself commit their own record.
         let now = Instant::now();
@@ -203,6 +217,68 @@ impl Agent {
                 return;
             }
         }
+    }
+
+    /// A joint membership (old and new voters) left behind by a DC that died between the two
+    /// steps of a change is rolled forward: once it has stood for [`JOINT_GRACE`] on this DC,
+    /// the same change is asked again, which openraft turns into the joint's final config.
+    fn finish_joint(&self) {
+        let applied = self.consensus.applied();
+        let membership = applied.membership.membership();
+        let configs = membership.get_joint_config();
+        let (Some(first), Some(last)) = (configs.first(), configs.last()) else {
+            return;
+        };
+        if configs.len() < 2 {
+            *lock(&self.departure.joint_since) = None;
+            return;
+        }
+        let index = applied.membership.log_id().map(|l| l.index);
+        let now = Instant::now();
+        let since = match *lock(&self.departure.joint_since) {
+            Some((seen, since)) if seen == index => since,
+            ref mut slot => {
+                *slot = Some((index, now));
+                now
+            }
+        };
+        if now.duration_since(since) < JOINT_GRACE {
+            return;
+        }
+        // One attempt per grace period.
+        *lock(&self.departure.joint_since) = Some((index, now));
+        let node = |id: &u64| {
+            membership
+                .nodes()
+                .find(|(i, _)| *i == id)
+                .map(|(_, n)| n.clone())
+        };
+        // In the background: a membership change must not hold up the DC's node states.
+        let consensus = self.consensus.clone();
+        let limit = Duration::from_millis(self.timing().lease_ms * 4);
+        let change = if let Some(gone) = first.difference(last).find_map(node) {
+            tracing::warn!(node = %gone.name, "finishing an interrupted membership change: removing");
+            Change::Remove(gone.name)
+        } else if let Some(new) = last.difference(first).find_map(node) {
+            tracing::warn!(node = %new.name, "finishing an interrupted membership change: adding");
+            Change::Add(new)
+        } else {
+            return;
+        };
+        tokio::spawn(async move {
+            let result = match change {
+                Change::Remove(name) => {
+                    tokio::time::timeout(limit, consensus.remove_node(&name)).await
+                }
+                Change::Add(node) => tokio::time::timeout(limit, consensus.add_node(node)).await,
+            };
+            if !matches!(result, Ok(Ok(()))) {
+                tracing::warn!(
+                    ?result,
+                    "the interrupted membership change is not finished yet"
+                );
+            }
+        });
     }
 
     /// After `herd node add` of a node once removed or left: its old record goes, so it is
