@@ -3,8 +3,9 @@
 //! node then logs one line, stops its resources (`AgentHooks::stop_for_leave`), keeps a marker file
 //! and exits with [`EXIT_REMOVED`], which the systemd unit does not restart. Restarted with
 //! the same data directory, it finds the marker and exits at once, before Raft starts. The
-//! DC also rolls an interrupted removal forward: a node that left the membership without its
-//! `RemoveNode` record gets it.
+//! DC also rolls interrupted changes forward (§6.12 row 21): a joint membership that stands
+//! for 2 s is finished, and a node that left the membership without its `RemoveNode` record
+//! gets it.
 //!
 //! Not here: graceful leave (`leave.rs`), the membership change itself (herd-raft). I/O: the
 //! marker file `DATA_DIR/removed`, herd-rpc calls, the consensus, the hooks.
