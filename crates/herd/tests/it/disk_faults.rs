@@ -157,6 +157,14 @@ fn full_disk_on_a_follower_makes_it_unhealthy_lost_and_it_rejoins_after_a_restar
         "{problem}"
     );
     assert_eq!(own["lease"], false);
+    let agent = &cluster.agents[f];
+    let human = agent
+        .command(&["status", "--config"])
+        .arg(&agent.config)
+        .output()
+        .unwrap();
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(human.contains("Disk: UNHEALTHY: disk full"), "{human}");
     let answer = set_cib(&cluster, dc_i, 2, 100);
     assert_eq!(answer["result"], "done", "the cluster goes on: {answer}");
     std::thread::sleep(Duration::from_secs(2));
@@ -316,6 +324,8 @@ fn slow_fsync_on_a_follower_is_warned_once_and_expires_no_lease() {
     std::thread::sleep(Duration::from_secs(3));
     let status = inner(cluster.fast_status(2)).unwrap();
     eprintln!("n3 disk: {}", status["disk"]);
+    let healthy = inner(cluster.fast_status(dc_i)).unwrap();
+    eprintln!("DC disk (tmp dir, no delay): {}", healthy["disk"]);
     assert_eq!(status["disk"]["fsync_slow"], true, "{status}");
     assert!(status["disk"]["fsync_p99_ms"].as_f64().unwrap() >= 600.0);
     assert_eq!(status["disk"]["healthy"], true);
