@@ -247,6 +247,33 @@ mod tests {
         assert_eq!(free_mb(Path::new("/no/such/dir/herd")), None);
     }
 
+    #[test]
+    fn unhealthy_renewal_round_trips_and_leaves_older_variants_where_they_were() {
+        use crate::wire::{decode_cluster, encode_cluster};
+        let msg = ClusterMsg::RenewUnhealthy {
+            node: "n2".into(),
+            incarnation: 4,
+            seq: 7,
+            reason: "disk full: cannot write /d/raft/log".into(),
+        };
+        let bytes = encode_cluster(&msg);
+        match decode_cluster::<ClusterMsg>(&bytes[1..]) {
+            Ok(ClusterMsg::RenewUnhealthy { reason, seq: 7, .. }) => {
+                assert!(reason.starts_with("disk full"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // postcard writes the variant index first: Renew stays 1, so a DC of either version
+        // reads the other's healthy renewals.
+        let renew = encode_cluster(&ClusterMsg::Renew {
+            node: "n2".into(),
+            incarnation: 4,
+            seq: 7,
+        });
+        assert_eq!(renew[2], 1);
+        assert!(bytes[2] > renew[2]);
+    }
+
     /// Leases and failure detection run on the monotonic clock only: a wall-clock step (NTP,
     /// `date -s`) must not expire a lease or mark a node lost (CLUSTER.md §6.1, row 12).
     #[test]
