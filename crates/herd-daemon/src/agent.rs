@@ -270,8 +270,11 @@ impl Agent {
                 .filter(|s| now.duration_since(s.at) < window)
             {
                 votes += 1;
-                // Only a recent answer counts: a DC that just died must not block elections.
-                served |= s.has_leader && now.duration_since(s.at) < self.hello_interval() * 2;
+                // The answer that counts as a vote also says whether its sender is served: a
+                // shorter window here let a node that stalled count a served peer as a vote
+                // but not as served, and campaign. A dead DC's last answer blocks elections
+                // for at most `window`, below the follower election timeout.
+                served |= s.has_leader;
             }
         }
         let handing_off = lock(&self.handoff_until).is_some_and(|until| now < until);

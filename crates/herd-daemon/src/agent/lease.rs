@@ -35,6 +35,8 @@ pub(crate) enum Grant {
     StaleEpoch {
         highest: DcEpoch,
     },
+    /// Ignored: the lease it gives is already over (a reply that waited out a pause).
+    Expired,
 }
 
 impl Lease {
@@ -61,8 +63,11 @@ impl Lease {
         if let Err(highest) = self.accept_dc_epoch(epoch) {
             return Grant::StaleEpoch { highest };
         }
-        self.last_grant = Some(now);
         let expiry = sent + lease_for;
+        if expiry <= now {
+            return Grant::Expired;
+        }
+        self.last_grant = Some(now);
         if self.expiry.is_none_or(|current| current < expiry) {
             self.expiry = Some(expiry);
         }
@@ -80,6 +85,10 @@ impl Agent {
         lock(&self.lease)
             .expiry
             .is_some_and(|expiry| Instant::now() < expiry)
+    }
+    /// Whether any lease was granted to this process (an expired one included).
+    pub(crate) fn lease_ever_granted(&self) -> bool {
+        lock(&self.lease).last_grant.is_some()
     }
     pub(super) async fn renew_round(self: &Arc<Self>) {
         if self.departure.has_left() {
@@ -123,7 +132,7 @@ impl Agent {
                 dc_epoch = %epoch, %highest, "refusing a lease grant from a stale DC epoch"
             ),
             Grant::New => tracing::info!(dc_epoch = %epoch, "node lease granted"),
-            Grant::Renewed => {}
+            Grant::Renewed | Grant::Expired => {}
         }
     }
 
@@ -182,5 +191,16 @@ mod tests {
             Grant::Renewed
         );
         assert_eq!(lease.expiry, Some(t0 + ms(1700)));
+    }
+
+    #[test]
+    fn grant_whose_lease_is_already_over_is_ignored() {
+        let mut lease = Lease::default();
+        let t0 = Instant::now();
+        let epoch = DcEpoch { term: 3, leader: 1 };
+        // Sent before a 5 s pause, taken after it.
+        let late = lease.accept_grant(epoch, t0, ms(1500), t0 + ms(5000));
+        assert_eq!(late, Grant::Expired);
+        assert!(!lease.held && lease.expiry.is_none() && lease.last_grant.is_none());
     }
 }
