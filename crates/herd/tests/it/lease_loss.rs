@@ -12,8 +12,8 @@ use herd_exec::{Action, AgentSpec, Executor, OpRequest};
 use crate::agents::{Cluster, dc, inner, node_state};
 
 /// Starts Dummy resources on `node` the way its agent's executor would, so its history
-/// says they are active.
-fn seed_running_dummies(data_dir: &Path, node: &str, states: &[(&str, String)]) {
+/// says they are active (also used by `pause`).
+pub(crate) fn seed_running_dummies(data_dir: &Path, node: &str, states: &[(&str, String)]) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let exec = Executor::new(herd_exec::ExecConfig::for_node(data_dir, node)).unwrap();
@@ -26,7 +26,7 @@ fn seed_running_dummies(data_dir: &Path, node: &str, states: &[(&str, String)]) 
     });
 }
 
-fn signal(cluster: &Cluster, i: usize, sig: &str) {
+pub(crate) fn signal(cluster: &Cluster, i: usize, sig: &str) {
     let pid = cluster.agents[i].child.as_ref().unwrap().id().to_string();
     let status = Command::new("kill").args([sig, &pid]).status().unwrap();
     assert!(status.success(), "kill {sig} {pid}");

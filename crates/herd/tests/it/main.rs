@@ -6,8 +6,11 @@
 //! `membership` covers `herd cluster init`, `herd node add/remove`, removal notice, graceful
 //! leave and the witness; `membership_failure` covers membership changes under failure and a
 //! cold start;
-//! `lease_loss` shows a node stopping its resources when its lease runs out;
-//! `netns` covers partitions between network-namespace hosts (root only); `bad_input` shows
+//! `lease_loss` shows a node stopping its resources when its lease runs out; `pause` freezes
+//! an agent with SIGSTOP for 5 s (a follower: lost, lease loss on resume, rejoin; the DC:
+//! replaced, and it does not act on resume); `watch` samples every node's DC and term;
+//! `netns` covers partitions between network-namespace hosts (root only); `asymmetric` drops
+//! one direction of a link between them (no leader ping-pong); `bad_input` shows
 //! wrong keys, garbage, oversized frames and unknown nodes refused with one log line each;
 //! `links` cuts one of a node's two links (nothing happens) and then both (the node is lost);
 //! `admin_cli` shows the agent's and the admin commands' errors printed once, named by command;
@@ -21,6 +24,7 @@
 
 mod admin_cli;
 mod agents;
+mod asymmetric;
 mod bad_input;
 mod clock;
 mod cluster;
@@ -30,5 +34,7 @@ mod links;
 mod membership;
 mod membership_failure;
 mod netns;
+mod pause;
 mod records;
 mod simulate;
+mod watch;

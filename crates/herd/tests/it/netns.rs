@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use crate::agents::{Cluster, Namespaces, dc, formed, inner, ip, ip_quiet, is_root, node_state};
 
 /// The namespaces of one test, node `i` at 10.200.0.(i+1)/32; deleted (with their veths) on
-/// drop.
-struct Net {
+/// drop. Also used by `asymmetric` (one-way drops) and `pause`.
+pub(crate) struct Net {
     nodes: Namespaces,
 }
 
 impl Net {
-    fn new(n: usize) -> Net {
+    pub(crate) fn new(n: usize) -> Net {
         let nodes = Namespaces::new("herd", n, |i| vec![format!("10.200.0.{i}/32")])
             .unwrap_or_else(|err| panic!("{err}"));
         let net = Net { nodes };
@@ -77,6 +77,21 @@ impl Net {
         }
     }
 
+    /// Drops every packet node `from` sends to node `to` (0-based), or stops dropping them:
+    /// a blackhole route in `from`'s namespace, a genuine one-way loss (what `to` sends still
+    /// arrives). For TCP it breaks the pair's connections both ways, but SYNs still arrive
+    /// one way.
+    pub(crate) fn set_one_way_drop(&self, from: usize, to: usize, dropped: bool) {
+        let ns = &self.nodes.names[from];
+        let dest = format!("10.200.0.{}/32", to + 1);
+        if dropped {
+            ip(&["-n", ns, "route", "replace", "blackhole", &dest]);
+        } else {
+            let dev = format!("to{}", to + 1);
+            ip(&["-n", ns, "route", "replace", &dest, "dev", &dev]);
+        }
+    }
+
     /// Cuts node `i` off from every other node (or reconnects it).
     fn set_isolated(&self, i: usize, isolated: bool) {
         for j in (0..self.nodes.names.len()).filter(|j| *j != i) {
@@ -84,13 +99,13 @@ impl Net {
         }
     }
 
-    fn cluster(&self) -> Cluster {
+    pub(crate) fn cluster(&self) -> Cluster {
         let addrs: Vec<String> = (0..self.nodes.names.len()).map(Net::addr).collect();
         self.nodes.cluster(&addrs)
     }
 }
 
-fn heavy() -> bool {
+pub(crate) fn heavy() -> bool {
     std::env::var("HERD_HEAVY_TESTS").is_ok_and(|v| v == "1")
 }
 
@@ -98,7 +113,7 @@ fn watch_period() -> Duration {
     Duration::from_secs(if heavy() { 60 } else { 15 })
 }
 
-fn skip() -> bool {
+pub(crate) fn skip() -> bool {
     if !is_root() {
         eprintln!("skipped: network-namespace tests need root");
         return true;
