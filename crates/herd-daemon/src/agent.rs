@@ -234,7 +234,7 @@ impl Agent {
                         };
                         lock(&agent.seen).insert(peer, seen);
                     }
-                    Ok(ClusterReply::Removed { dc }) => agent.learn_removed(&dc),
+                    Ok(ClusterReply::Removed { dc }) if dc == peer => agent.learn_removed(&dc),
                     _ => {}
                 }
             });

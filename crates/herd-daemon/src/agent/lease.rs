@@ -110,6 +110,11 @@ impl Agent {
             let msg = agent.renew_msg(incarnation, seq); // Renew, or RenewUnhealthy (health.rs)
             let timeout = agent.renew_interval() * 2;
             if let Ok(reply) = agent.call(&leader.name, &msg, timeout).await {
+                if let ClusterReply::Removed { dc } = &reply
+                    && *dc == leader.name
+                {
+                    agent.learn_removed(dc); // agent/removed.rs
+                }
                 agent.take_grant(reply, sent);
             }
         });
