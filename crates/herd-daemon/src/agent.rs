@@ -25,8 +25,8 @@ use crate::hooks::AgentHooks;
 use crate::wire::{self, ClusterMsg, ClusterReply};
 
 mod dc;
-mod leave;
 mod lease;
+mod leave;
 pub(crate) mod removed;
 #[cfg(test)]
 mod skew;
