@@ -7,6 +7,7 @@
 //!   why; the cluster goes on; with room again and a restart it rejoins online;
 //! - the DC's disk fills: a new DC on the others within about a second, the old DC's lease
 //!   lapses;
+//! - the same follower, with the DC a snapshot ahead, rejoins by installing the snapshot;
 //! - admission control: admin writes are refused below `[storage] min_free_mb`;
 //! - a slow fsync (HERD_FAULT_FSYNC_DELAY_MS on one follower): warned once, shown in
 //!   `herd status --json`, and no lease expires.
@@ -348,4 +349,50 @@ fn slow_fsync_on_a_follower_is_warned_once_and_expires_no_lease() {
             cluster.log(i)
         );
     }
+}
+
+/// Row 15 to the letter: the DC moves on so far while the follower is down (past a snapshot
+/// and the purge of its log) that the follower can only rejoin by installing the snapshot
+/// (1149 commits, about 3 s).
+#[test]
+fn follower_back_from_a_full_disk_rejoins_by_snapshot() {
+    let Some((mut cluster, mounts)) = cluster_on_tmpfs("64m", "[storage]\nmin_free_mb = 1\n")
+    else {
+        return;
+    };
+    formed_with_leases(&mut cluster, Duration::from_secs(20));
+    let dc_name = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
+    let dc_i = index_of(&cluster, &dc_name);
+    let f = (dc_i + 1) % 3;
+    let follower = cluster.agents[f].name.clone();
+    mounts[f].fill(0);
+    assert_eq!(set_cib(&cluster, dc_i, 1, 20_000)["result"], "done");
+    cluster.wait_for(Duration::from_secs(10), "the follower lost", |c| {
+        inner(c.fast_status(dc_i))
+            .is_some_and(|s| node_state(&s, &follower).as_deref() == Some("lost"))
+    });
+    cluster.kill(f);
+    // The agent snapshots every 1000 entries and keeps 100 behind it.
+    let started = Instant::now();
+    for epoch in 2..=1150 {
+        assert_eq!(set_cib(&cluster, dc_i, epoch, 10)["result"], "done");
+    }
+    eprintln!("1149 commits in {:?}", started.elapsed());
+    mounts[f].empty();
+    let snapshot = cluster.agents[f].data_dir.join("raft").join("snapshot");
+    assert!(
+        !snapshot.exists(),
+        "the follower had no snapshot of its own"
+    );
+    cluster.start(f);
+    let took = cluster.wait_for(Duration::from_secs(30), "the follower online again", |c| {
+        inner(c.fast_status(dc_i))
+            .is_some_and(|s| node_state(&s, &follower).as_deref() == Some("online"))
+            && config_epoch(c, f) == config_epoch(c, dc_i)
+    });
+    eprintln!("{follower} online {took:?} after its restart");
+    assert!(
+        snapshot.exists(),
+        "it rejoined by installing the DC's snapshot"
+    );
 }
