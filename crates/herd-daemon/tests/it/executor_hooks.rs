@@ -206,3 +206,33 @@ fn executor_config_follows_the_executor_table_of_herd_toml() {
         exec.history_dir
     );
 }
+
+#[tokio::test]
+async fn stop_for_leave_is_clean_only_when_nothing_may_still_run() {
+    let node = Node::new();
+    let hooks = node.hooks();
+    let exec = hooks.executor().clone();
+    let (dummy_state, hang_state) = (node.state("d1.state"), node.state("hang.state"));
+    let dummy = "ocf:heartbeat:Dummy";
+    assert_eq!(
+        0,
+        run(&exec, "d1", dummy, Action::Start, &dummy_state).await
+    );
+    assert!(
+        hooks.stop_for_leave().await,
+        "Dummy stopped: the node may be recorded left"
+    );
+    assert_eq!(
+        0,
+        run(&exec, "d1", dummy, Action::Start, &dummy_state).await
+    );
+    let hang = "ocf:test:hangstop";
+    assert_eq!(
+        0,
+        run(&exec, "hang", hang, Action::Start, &hang_state).await
+    );
+    assert!(
+        !hooks.stop_for_leave().await,
+        "a stop that hangs past the bound is not clean: no left record"
+    );
+}
