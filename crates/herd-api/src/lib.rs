@@ -237,7 +237,10 @@ mod tests {
             fsync_slow_threshold_ms: 40,
         };
         let line = disk.summary();
-        assert!(line.starts_with("healthy, 10 MiB free in /var/lib/herd"), "{line}");
+        assert!(
+            line.starts_with("healthy, 10 MiB free in /var/lib/herd"),
+            "{line}"
+        );
         assert!(line.contains("admin writes refused"), "{line}");
         disk.problem = Some("disk full: cannot write /var/lib/herd/raft/log".into());
         assert!(disk.summary().starts_with("UNHEALTHY: disk full"));
