@@ -69,7 +69,9 @@ pub(crate) enum ClusterReply {
     Admin(String),
     Refused(String),
     /// The asker was removed from the cluster by the DC `dc` (answer to its hello or renewal).
-    Removed { dc: String },
+    Removed {
+        dc: String,
+    },
     /// Done (a leave committed, a removal notice taken).
     Done,
     /// The DC recorded the reported results (this many commands).
