@@ -9,8 +9,9 @@
 //! leader after their election timeout, as after a crash but with nothing to recover.
 //!
 //! Not here: removal (`removed.rs`), the signal handling (lib.rs). `left_sticks` is pure; the
-//! I/O is herd-rpc calls to the DC, the consensus and the hooks.
+//! I/O is herd-rpc calls to the DC, the consensus, the hooks and `DATA_DIR/incarnation`.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -78,6 +79,11 @@ impl Agent {
             return false;
         }
         let incarnation = self.incarnation.load(Ordering::SeqCst);
+        // The next start must renew with another incarnation than the `left` record's, or
+        // the record would stick: lease losses raise the incarnation in memory only.
+        if let Err(e) = keep_incarnation(&self.config.data_dir, incarnation) {
+            tracing::warn!("cannot keep the incarnation before leaving: {e}");
+        }
         let deadline = Instant::now() + LEAVE_FOR;
         let mut last_error = String::from("no DC");
         while Instant::now() < deadline {
@@ -112,6 +118,16 @@ impl Agent {
         );
         false
     }
+}
+
+/// Writes `incarnation` to `DATA_DIR/incarnation` (write, fsync, rename), where the next
+/// start reads it and adds one.
+fn keep_incarnation(data_dir: &Path, incarnation: u64) -> std::io::Result<()> {
+    let path = data_dir.join("incarnation");
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{incarnation}\n"))?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, &path)
 }
 
 #[cfg(test)]

@@ -341,3 +341,32 @@ fn sigterm_stops_running_resources_before_the_node_is_recorded_left() {
         "{status}"
     );
 }
+
+#[test]
+fn node_that_lost_its_lease_before_leaving_rejoins_after_a_restart() {
+    // A lease loss raises the incarnation in memory only; the left record carries that
+    // value, and the next start must renew with another one or stay left for ever.
+    let mut cluster = Cluster::loopback(3);
+    crate::agents::wait_formed(&mut cluster, Duration::from_secs(15));
+    crate::lease_loss::signal(&cluster, 1, "-STOP");
+    crate::lease_loss::signal(&cluster, 2, "-STOP");
+    cluster.wait_for(Duration::from_secs(10), "n1's lease lost", |c| {
+        c.log(0).contains("node lease lost")
+    });
+    crate::lease_loss::signal(&cluster, 1, "-CONT");
+    crate::lease_loss::signal(&cluster, 2, "-CONT");
+    cluster.wait_for(Duration::from_secs(20), "n1 online with a lease", |c| {
+        inner(c.fast_status(0)).is_some_and(|s| {
+            s["lease"] == true && node_state(&s, "n1").as_deref() == Some("online")
+        })
+    });
+    let exit = cluster.terminate(0, Duration::from_secs(10));
+    assert_eq!(exit.and_then(|e| e.code()), Some(0), "{}", cluster.log(0));
+    cluster.wait_for(Duration::from_secs(3), "n1 left", |c| {
+        inner(c.fast_status(1)).is_some_and(|s| node_state(&s, "n1").as_deref() == Some("left"))
+    });
+    cluster.start(0);
+    cluster.wait_for(Duration::from_secs(20), "n1 online again", |c| {
+        inner(c.fast_status(1)).is_some_and(|s| node_state(&s, "n1").as_deref() == Some("online"))
+    });
+}
