@@ -237,6 +237,32 @@ fn removed_node_is_told_stops_and_exits_and_stays_out_when_restarted() {
         "{status}"
     );
     assert!(role(&status, &name).is_none_or(|r| r == "none"), "{status}");
+    // The way back the line names: `herd node add` it again, start it with a fresh data_dir.
+    let addr = status["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == name.as_str())
+        .unwrap()["addrs"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::remove_dir_all(&cluster.agents[victim].data_dir).unwrap();
+    cluster.start(victim);
+    let (ok, text) = herd(&cluster, other, &["node", "add", &name, &addr]);
+    assert!(ok, "{text}");
+    cluster.wait_for(
+        Duration::from_secs(15),
+        "the node back as an online voter",
+        |c| {
+            (0..3).all(|i| {
+                inner(c.fast_status(i)).is_some_and(|s| {
+                    node_state(&s, &name).as_deref() == Some("online")
+                        && role(&s, &name).as_deref() == Some("voter")
+                })
+            })
+        },
+    );
 }
 
 #[test]
