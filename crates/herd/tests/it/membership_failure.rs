@@ -103,7 +103,8 @@ fn watch_single_dc(cluster: &Cluster, nodes: &[usize], limit: Duration) -> Vec<V
     last
 }
 
-/// Waits until every node in `nodes` names the same DC and the same voters; returns them.
+/// Waits until every node in `nodes` names the same DC and the same voters, then checks
+/// `herd status --json` says the same on each; returns them.
 fn settled(cluster: &Cluster, nodes: &[usize], limit: Duration) -> (String, Vec<String>) {
     let mut agreed = None;
     cluster.wait_for(limit, "survivors agreeing on one DC and the voters", |c| {
@@ -122,7 +123,16 @@ fn settled(cluster: &Cluster, nodes: &[usize], limit: Duration) -> (String, Vec<
         }
         false
     });
-    agreed.unwrap()
+    let agreed = agreed.unwrap();
+    // The same through `herd status --json` (the CLI) on every node.
+    for &i in nodes {
+        let status = cluster.status(i).expect("herd status --json");
+        assert_eq!(
+            (dc(&status), voters(&status)),
+            (Some(agreed.0.clone()), agreed.1.clone())
+        );
+    }
+    agreed
 }
 
 /// Starts n1..n3 and waits until each sees one DC and three online nodes; returns the DC.
