@@ -1,8 +1,9 @@
 //! A node removed from the cluster learns it and goes away: the DC answers its hellos and
 //! renewals with `Removed` (and tells it once right after `herd node remove` commits); the
-//! node then logs one line, stops its resources (`AgentHooks::stop_for_leave`), keeps a marker file
-//! and exits with [`EXIT_REMOVED`], which the systemd unit does not restart. Restarted with
-//! the same data directory, it finds the marker and exits at once, before Raft starts. The
+//! node then logs one line, stops its resources (`AgentHooks::stop_for_leave`), keeps a
+//! marker file and exits with [`EXIT_REMOVED`], which the systemd unit does not restart.
+//! Restarted with the same data directory, it finds the marker and exits at once, before Raft
+//! starts. The
 //! DC also rolls interrupted changes forward (§6.12 row 21): a joint membership that stands
 //! for 2 s is finished, and a node that left the membership without its `RemoveNode` record
 //! gets it.
@@ -115,11 +116,11 @@ impl Departure {
     }
 }
 
-/// The line a removed node logs (and keeps in its marker file).
-fn removed_line(node: &str, cluster: &str, dc: &str) -> String {
+/// The line a removed node logs; `doing` says what it does about it.
+fn removed_line(node: &str, cluster: &str, dc: &str, doing: &str) -> String {
     format!(
-        "node {node} was removed from cluster {cluster} by the DC {dc}; stopping resources and \
-         exiting; to rejoin, `herd node add` it again and restart it with a fresh data_dir"
+        "node {node} was removed from cluster {cluster} by the DC {dc}; {doing}; to rejoin, \
+         `herd node add` it again and restart it with a fresh data_dir"
     )
 }
 
@@ -132,7 +133,7 @@ pub(crate) fn removed_marker(data_dir: &Path) -> Option<String> {
     let path = marker_path(data_dir);
     let text = std::fs::read_to_string(&path).ok()?;
     Some(format!(
-        "{} (found {}; this data_dir belongs to a removed node)",
+        "{} (found {}: this data_dir belongs to a removed node)",
         text.trim(),
         path.display()
     ))
@@ -171,14 +172,16 @@ impl Agent {
         if self.departure.removed.swap(true, Ordering::SeqCst) {
             return;
         }
-        let line = removed_line(&self.name, &self.config.cluster, dc);
+        let (node, cluster) = (&self.name, &self.config.cluster);
+        let line = removed_line(node, cluster, dc, "stopping resources and exiting");
         tracing::error!("{line}");
+        let marker = removed_line(node, cluster, dc, "not starting");
         self.consensus.set_elect(false);
         let agent = self.clone();
         tokio::spawn(async move {
             agent.hooks.stop_for_leave().await;
             let path = marker_path(&agent.config.data_dir);
-            if let Err(e) = std::fs::write(&path, format!("{line}\n")) {
+            if let Err(e) = std::fs::write(&path, format!("{marker}\n")) {
                 tracing::warn!(path = %path.display(), "cannot keep the removal marker: {e}");
             }
             agent.departure.exit.send_replace(Some(Exit::Removed));

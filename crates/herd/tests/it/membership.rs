@@ -213,7 +213,7 @@ fn removed_node_is_told_stops_and_exits_and_stays_out_when_restarted() {
     let log = cluster.log(victim);
     assert_eq!(exit.and_then(|e| e.code()), Some(78), "{log}");
     assert!(
-        log.contains(&line) && log.contains("belongs to a removed node"),
+        log.contains(&line) && log.contains("not starting") && log.contains("a removed node"),
         "{log}"
     );
     // Without the marker (as if it had been down during the removal): it starts with its old
