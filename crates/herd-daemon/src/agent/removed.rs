@@ -179,7 +179,12 @@ impl Agent {
         self.consensus.set_elect(false);
         let agent = self.clone();
         tokio::spawn(async move {
-            agent.hooks.stop_for_leave().await;
+            if !agent.hooks.stop_for_leave().await {
+                tracing::error!(
+                    "some resources may still run on this removed node: the cluster counts it \
+                     as left, so stop them by hand or power the node off"
+                );
+            }
             let path = marker_path(&agent.config.data_dir);
             if let Err(e) = std::fs::write(&path, format!("{marker}\n")) {
                 tracing::warn!(path = %path.display(), "cannot keep the removal marker: {e}");
