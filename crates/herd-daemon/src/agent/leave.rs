@@ -26,7 +26,7 @@ use crate::wire::{ClusterMsg, ClusterReply};
 
 /// How long a leaving node keeps asking for its `left` record before it exits anyway (the
 /// others then see it suspect and lost, as after a crash).
-const LEAVE_FOR: Duration = Duration::from_secs(3);
+const LEAVE_FOR: Duration = Duration::from_secs(5);
 
 /// Whether a committed `left` state stands against this renewal: it does until the node
 /// renews with another incarnation (it restarted).
@@ -104,6 +104,13 @@ impl Agent {
             match reply {
                 Ok(ClusterReply::Done) => {
                     self.departure.mark_left();
+                    if self.consensus.status().is_leader {
+                        // One more quorum round carries the commit index to the followers,
+                        // so they apply `left` before this leader goes away.
+                        let limit = Duration::from_secs(1);
+                        let _ =
+                            tokio::time::timeout(limit, self.consensus.confirm_leadership()).await;
+                    }
                     tracing::info!(incarnation, "left the cluster (resources stopped)");
                     return true;
                 }

@@ -315,6 +315,17 @@ fn sigterm_leaves_gracefully_and_a_restart_rejoins() {
         "{}",
         cluster.log(dc_idx)
     );
+    // The leaving DC made sure the followers applied its `left` before it went away.
+    cluster.wait_for(
+        Duration::from_millis(300),
+        "the old DC left on both others",
+        |c| {
+            [leaver, observer].iter().all(|&i| {
+                inner(c.fast_status(i))
+                    .is_some_and(|s| node_state(&s, &first).as_deref() == Some("left"))
+            })
+        },
+    );
     let took = cluster.wait_for(Duration::from_secs(5), "a new DC, the old one left", |c| {
         inner(c.fast_status(observer)).is_some_and(|s| {
             dc(&s).is_some_and(|d| d != first) && node_state(&s, &first).as_deref() == Some("left")
@@ -380,9 +391,12 @@ fn node_that_lost_its_lease_before_leaving_rejoins_after_a_restart() {
     crate::lease_loss::signal(&cluster, 1, "-CONT");
     crate::lease_loss::signal(&cluster, 2, "-CONT");
     cluster.wait_for(Duration::from_secs(20), "n1 online with a lease", |c| {
-        inner(c.fast_status(0)).is_some_and(|s| {
-            s["lease"] == true && node_state(&s, "n1").as_deref() == Some("online")
-        })
+        inner(c.fast_status(0)).is_some_and(|s| s["lease"] == true)
+            && (1..3).all(|i| {
+                inner(c.fast_status(i)).is_some_and(|s| {
+                    dc(&s).is_some() && node_state(&s, "n1").as_deref() == Some("online")
+                })
+            })
     });
     let exit = cluster.terminate(0, Duration::from_secs(10));
     assert_eq!(exit.and_then(|e| e.code()), Some(0), "{}", cluster.log(0));
