@@ -3,8 +3,8 @@
 //! loopback with a /32 route per link). Cutting one link separates one pair while both still
 //! reach the third node (the non-transitive, "asymmetric" partition); cutting all of a node's
 //! links isolates it. The host's own interfaces are never touched. Root only; skipped with a
-//! note otherwise. (`tc` drop filters are not available on this kernel, and a one-way drop is
-//! a two-way cut for TCP anyway.)
+//! note otherwise. One-way drops (a blackhole route, `Net::set_one_way_drop`; `tc` netem is
+//! not available on this kernel) are tested in `asymmetric`.
 
 use std::time::{Duration, Instant};
 
