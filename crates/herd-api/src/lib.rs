@@ -27,8 +27,13 @@ pub enum Request {
         addrs: Vec<String>,
         witness: bool,
     },
-    /// Remove a node from the membership.
-    NodeRemove { name: String },
+    /// Remove a node from the membership. Refused while the node is online or suspect (it
+    /// may run resources) unless `force`.
+    NodeRemove {
+        name: String,
+        #[serde(default)]
+        force: bool,
+    },
     /// Replace the replicated configuration (CIB XML).
     SetCib { xml: String },
     /// The replicated configuration (CIB XML).

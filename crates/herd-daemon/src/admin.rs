@@ -195,7 +195,9 @@ pub(crate) async fn on_leader(agent: &Arc<Agent>, request: Request) -> Response 
                 Err(e) => error(format!("cannot add node {name}: {e}")),
             }
         }
-        Request::NodeRemove { name } => crate::agent::removed::node_remove(agent, name).await,
+        Request::NodeRemove { name, force } => {
+            crate::agent::removed::node_remove(agent, name, force).await
+        }
         Request::SetCib { xml } => match agent.consensus.propose(Command::SetCib { xml }).await {
             Ok(_) => done("configuration committed".to_string()),
             Err(e) => error(e.to_string()),

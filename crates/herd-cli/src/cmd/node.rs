@@ -36,10 +36,14 @@ pub enum NodeAction {
         #[arg(long)]
         witness: bool,
     },
-    /// Remove a node from the membership
+    /// Remove a node from the membership (stop it first: `systemctl stop herd` on it)
     Remove {
         /// The node's name, as in herd.toml
         name: String,
+        /// Remove it even while it is online: it is told, stops its resources and exits. If
+        /// its stop does not finish cleanly, its resources may still run there
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -64,7 +68,9 @@ pub fn run(args: NodeArgs) -> ExitCode {
             };
             ("herd node add", request)
         }
-        NodeAction::Remove { name } => ("herd node remove", Request::NodeRemove { name }),
+        NodeAction::Remove { name, force } => {
+            ("herd node remove", Request::NodeRemove { name, force })
+        }
     };
     super::admin_client::run_simple(command, args.config.as_deref(), request)
 }

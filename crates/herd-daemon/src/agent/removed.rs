@@ -318,13 +318,24 @@ impl Agent {
 }
 
 /// `herd node remove NAME` on the leader: the membership change, the `RemoveNode` record,
-/// then the removed node is told (in the background).
-pub(crate) async fn node_remove(agent: &Arc<Agent>, name: String) -> Response {
+/// then the removed node is told (in the background). A node that is online or suspect may
+/// run resources: it is refused unless `force` (see [`refuse_running`]).
+pub(crate) async fn node_remove(agent: &Arc<Agent>, name: String, force: bool) -> Response {
     let error = |message: String| Response::Error { message };
     if name == agent.name {
         return error(format!(
             "{name} is the leader; remove it from another node after the DC has moved"
         ));
+    }
+    let committed = agent
+        .consensus
+        .applied()
+        .state
+        .nodes
+        .get(&name)
+        .map(|r| r.state);
+    if let Some(message) = refuse_running(&name, committed, force) {
+        return error(message);
     }
     let status = agent.consensus.status();
     let addrs = status
@@ -356,6 +367,23 @@ pub(crate) async fn node_remove(agent: &Arc<Agent>, name: String) -> Response {
     }
 }
 
+/// Why removing `name` now is refused, if it is: a node the cluster records online or
+/// suspect holds (or may hold) a lease and run resources. Its record would become `left`,
+/// which says "nothing runs there", before its stop has finished, so the safe way is to stop
+/// it first (a graceful leave records `left` only after a clean stop). `force` overrides.
+fn refuse_running(name: &str, committed: Option<NodeState>, force: bool) -> Option<String> {
+    let state = committed?;
+    if force || !matches!(state, NodeState::Online | NodeState::Suspect) {
+        return None;
+    }
+    Some(format!(
+        "node {name} is {} and may be running resources; stop it first (`systemctl stop herd` \
+         on {name}: it stops its resources and leaves the cluster), then run `herd node remove \
+         {name}` again; or add --force to have it told to stop everything and exit now",
+        state.as_str()
+    ))
+}
+
 /// Tells a removed node, retrying for a few seconds (it may be down: then it learns from
 /// the DC's answer to its first hello when it comes back).
 async fn tell_removed(agent: Arc<Agent>, name: String) {
@@ -376,4 +404,26 @@ async fn tell_removed(agent: Arc<Agent>, name: String) {
 /// The DC epoch check shared by the leave and removal paths: the epoch of a fresh DC.
 pub(crate) fn fresh_epoch(agent: &Agent, status: &ConsensusStatus) -> Option<DcEpoch> {
     agent.dc_fresh(status).then_some(status.dc_epoch).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removing_a_node_that_may_run_resources_needs_force() {
+        for state in [NodeState::Online, NodeState::Suspect] {
+            let refused = refuse_running("n3", Some(state), false).expect("refused");
+            assert!(
+                refused.contains("n3") && refused.contains("--force"),
+                "{refused}"
+            );
+            assert_eq!(refuse_running("n3", Some(state), true), None);
+        }
+        for state in [NodeState::Offline, NodeState::Lost, NodeState::Left] {
+            assert_eq!(refuse_running("n3", Some(state), false), None);
+        }
+        // A learner never recorded yet (added, never online) is not running anything.
+        assert_eq!(refuse_running("n3", None, false), None);
+    }
 }

@@ -96,7 +96,18 @@ fn node_add_makes_a_voter_and_node_remove_takes_it_out() {
             })
         },
     );
+    // n4 is online: removing it is refused (it may run resources) and changes nothing.
     let (ok, text) = herd(&cluster, 2, &["node", "remove", "n4"]);
+    assert!(
+        !ok && text.contains("n4 is online") && text.contains("--force"),
+        "{text}"
+    );
+    assert!(
+        (0..4).all(|i| inner(cluster.fast_status(i))
+            .is_some_and(|s| role(&s, "n4").as_deref() == Some("voter"))),
+        "a refused removal changed the membership"
+    );
+    let (ok, text) = herd(&cluster, 2, &["node", "remove", "--force", "n4"]);
     assert!(ok, "{text}");
     cluster.wait_for(Duration::from_secs(10), "n4 out of the membership", |c| {
         (0..3).all(|i| {
@@ -200,7 +211,7 @@ fn removed_node_is_told_stops_and_exits_and_stays_out_when_restarted() {
     let other = (dc_idx + 2) % 3;
     let name = cluster.agents[victim].name.clone();
     let term = inner(cluster.fast_status(dc_idx)).unwrap()["term"].clone();
-    let (ok, text) = herd(&cluster, other, &["node", "remove", &name]);
+    let (ok, text) = herd(&cluster, other, &["node", "remove", "--force", &name]);
     assert!(ok, "{text}");
     let exit = cluster.wait_exit(victim, Duration::from_secs(5));
     let log = cluster.log(victim);

@@ -220,7 +220,7 @@ fn dc_killed_right_after_a_membership_change_leaves_one_dc_and_one_membership() 
     let victim = (0..4).find(|&i| i != dc_idx).unwrap();
     let via = (0..4).find(|&i| i != dc_idx && i != victim).unwrap();
     let victim_name = cluster.agents[victim].name.clone();
-    let mut cli = spawn_cli(&cluster, via, &["node", "remove", &victim_name]);
+    let mut cli = spawn_cli(&cluster, via, &["node", "remove", "--force", &victim_name]);
     kill_when(&mut cluster, dc_idx, |s| {
         role_of(s, &victim_name).is_none_or(|r| r != "voter")
             || node_state(s, &victim_name).as_deref() == Some("left")
