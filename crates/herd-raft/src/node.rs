@@ -410,17 +410,28 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Turns each metrics update into an absolute quorum-ack instant.
+/// Turns each metrics update into an absolute quorum-ack instant, never a fresher one than
+/// the truth.
+///
+/// openraft computes `millis_since_quorum_ack` when it publishes the metrics; we read them
+/// later, maybe much later if this task or the whole process stalled in between (a loaded
+/// host, SIGSTOP, a VM pause). Subtracting the age from the read time would then make a stale
+/// ack look fresh, and a deposed DC could act on it. A watch only reports values published
+/// after our previous read, so the age is subtracted from that previous read instead: the
+/// result is at most one publish interval older than the truth, never younger.
 async fn track_quorum_ack(
     mut metrics: watch::Receiver<openraft::RaftMetrics<u64, HerdNode>>,
     quorum_ack: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
 ) {
+    let mut previous_read: Option<tokio::time::Instant> = None;
     loop {
         let ack = {
             let m = metrics.borrow_and_update();
-            let now = tokio::time::Instant::now();
-            match (m.state, m.millis_since_quorum_ack) {
-                (ServerState::Leader, Some(ms)) => now.checked_sub(Duration::from_millis(ms)),
+            let published_after = previous_read.replace(tokio::time::Instant::now());
+            match (m.state, m.millis_since_quorum_ack, published_after) {
+                (ServerState::Leader, Some(ms), Some(after)) => {
+                    after.checked_sub(Duration::from_millis(ms))
+                }
                 _ => None,
             }
         };
@@ -433,3 +444,43 @@ async fn track_quorum_ack(
 
 /// How long a caller should wait for a Raft RPC by default.
 pub const RPC_TIMEOUT: Duration = Duration::from_millis(500);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leader_acked(ms: u64) -> openraft::RaftMetrics<u64, HerdNode> {
+        let mut m = openraft::RaftMetrics::new_initial(1);
+        m.state = ServerState::Leader;
+        m.millis_since_quorum_ack = Some(ms);
+        m
+    }
+
+    /// A metrics update read long after it was published (the process stalled) must not
+    /// make the quorum ack look fresh.
+    #[tokio::test(start_paused = true)]
+    async fn a_late_read_of_the_metrics_never_makes_the_quorum_ack_fresher() {
+        let (tx, rx) = watch::channel(openraft::RaftMetrics::new_initial(1));
+        let ack = Arc::new(std::sync::Mutex::new(None));
+        tokio::spawn(track_quorum_ack(rx, ack.clone()));
+        tokio::task::yield_now().await;
+        tx.send_replace(leader_acked(10));
+        tokio::task::yield_now().await;
+        let fresh = lock(&ack).expect("a leader's ack is tracked");
+        assert!(fresh.elapsed() >= Duration::from_millis(10));
+        // Published now, read only after a 500 ms stall of everything.
+        tx.send_replace(leader_acked(20));
+        tokio::time::advance(Duration::from_millis(500)).await;
+        tokio::task::yield_now().await;
+        let after_stall = lock(&ack).expect("still a leader");
+        assert!(
+            after_stall.elapsed() >= Duration::from_millis(520),
+            "the ack looks {:?} old after a 500 ms stall; it is at least 520 ms old",
+            after_stall.elapsed()
+        );
+        // Not a follower's: a node that stepped down has no ack.
+        tx.send_replace(openraft::RaftMetrics::new_initial(1));
+        tokio::task::yield_now().await;
+        assert!(lock(&ack).is_none());
+    }
+}
