@@ -7,7 +7,8 @@
 //! One JSON file per resource, `HISTORY_DIR/<escaped id>.json`, an object with
 //! `"format": 1` first. Files are replaced by write-to-temporary, fsync, rename, fsync of
 //! the directory, so a crash leaves the old or the new file, never half of one. A file that
-//! does not parse or has an unknown format is set aside as `<name>.bad` and reported once.
+//! does not parse or has an unknown format is an error naming it (the executor does not start):
+//! it may be the only record that a resource runs here.
 //!
 //! The I/O is in [`HistoryStore::load`] and [`write_atomic`].
 
@@ -163,16 +164,16 @@ impl HistoryStore {
             {
                 continue;
             }
-            match read_history(&path) {
-                Ok(history) => {
-                    map.insert(history.resource.clone(), history);
-                }
-                Err(why) => {
-                    let aside = path.with_extension("bad");
-                    tracing::warn!(path = %path.display(), %why, aside = %aside.display(), "operation history set aside");
-                    let _ = fs::rename(&path, &aside);
-                }
-            }
+            // A damaged file is not skipped: it may be the only record that a resource runs
+            // here (what a lease loss stops), so the operator decides.
+            let history = read_history(&path).map_err(|why| ExecError::History {
+                path: path.clone(),
+                why: format!(
+                    "{why}; restore the file, or make sure the resource it names is stopped on \
+                     this node and remove the file"
+                ),
+            })?;
+            map.insert(history.resource.clone(), history);
         }
         drop(map);
         Ok(store)
