@@ -15,7 +15,8 @@ pub enum StoreError {
     },
     #[error(
         "{path}: corrupt at byte offset {offset}: {what} (the file was damaged or truncated; \
-         restore it from a backup or remove this node's data directory and re-add the node)"
+         restore it from a backup, or move this node's data_dir aside and rejoin it with \
+         `herd node remove` then `herd node add`)"
     )]
     Corrupt {
         path: PathBuf,
@@ -23,14 +24,19 @@ pub enum StoreError {
         what: String,
     },
     #[error(
-        "{path}: format version {found}, this herd reads version {expected} (use a matching herd)"
+        "{path}: format version {found}, this herd reads up to version {expected} (written by \
+         another herd version: run the herd that wrote it)"
     )]
     Version {
         path: PathBuf,
         found: u32,
         expected: u32,
     },
-    #[error("{path}: cannot decode record at byte offset {offset}: {message}")]
+    #[error(
+        "{path}: cannot decode record at byte offset {offset}: {message} (restore it from a \
+         backup, or move this node's data_dir aside and rejoin it with `herd node remove` then \
+         `herd node add`)"
+    )]
     Decode {
         path: PathBuf,
         offset: u64,
