@@ -231,17 +231,29 @@ async fn wait_for_signal() {
     }
 }
 
+/// The start counter in an incarnation file: digits and one newline, nothing else (a file
+/// cut short has lost its newline and maybe digits: using it could repeat an incarnation).
+fn parse_incarnation(bytes: &[u8]) -> Option<u64> {
+    let digits = std::str::from_utf8(bytes.strip_suffix(b"\n")?).ok()?;
+    digits
+        .parse()
+        .ok()
+        .filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Reads, bumps and durably writes the node's start counter.
 fn next_incarnation(path: &Path) -> Result<u64, AgentError> {
     let io = |source| AgentError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let previous = match std::fs::read_to_string(path) {
-        Ok(text) => text.trim().parse::<u64>().map_err(|e| {
+    let previous = match std::fs::read(path) {
+        Ok(bytes) => parse_incarnation(&bytes).ok_or_else(|| {
             io(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("not a number: {e}"),
+                "damaged or truncated (expected a number and a newline); restore it, or write \
+                 a number above this node's last incarnation (`herd status --json` on another \
+                 node) and a newline",
             ))
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,

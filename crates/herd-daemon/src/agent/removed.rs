@@ -128,13 +128,25 @@ fn marker_path(data_dir: &Path) -> PathBuf {
     data_dir.join(REMOVED_FILE)
 }
 
-/// The removal line when this data directory belongs to a node removed earlier.
+/// The removal line when this data directory belongs to a node removed earlier. The marker's
+/// presence is what counts: an empty, truncated or garbled marker (it is written without
+/// fsync) still means removed, with a line of its own.
 pub(crate) fn removed_marker(data_dir: &Path) -> Option<String> {
     let path = marker_path(data_dir);
-    let text = std::fs::read_to_string(&path).ok()?;
+    if !path.exists() {
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let line = text.trim();
+    let line = if line.starts_with("node ") && line.ends_with("with a fresh data_dir") {
+        line.to_string()
+    } else {
+        "this node was removed from its cluster; not starting; to rejoin, `herd node add` it \
+         again and restart it with a fresh data_dir"
+            .to_string()
+    };
     Some(format!(
-        "{} (found {}: this data_dir belongs to a removed node)",
-        text.trim(),
+        "{line} (found {}: this data_dir belongs to a removed node)",
         path.display()
     ))
 }
