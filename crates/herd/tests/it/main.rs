@@ -18,8 +18,8 @@
 //! CIB in the replicated state, also across a full restart;
 //! `disk_faults` fills a node's tmpfs data_dir (follower, DC), refuses admin writes below
 //! `[storage] min_free_mb` and slows one node's fsync; `clock` steps one agent's wall clock
-//! ±1 h under libfaketime (nothing happens); `state_files` damages every other file in a
-//! data_dir (snapshot, incarnation, removed marker, executor history) and shows one error line
+//! ±1 h under libfaketime (nothing happens); `state_files` damages every file in a data_dir
+//! (log, snapshot, incarnation, removed marker, executor history) and shows one error line
 //! naming it.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test

@@ -2,8 +2,7 @@
 //! start, damaged the ways a disk or an operator damages it (one byte flipped in the middle,
 //! cut short inside a record, emptied, a newer format version where the file has one), stops
 //! the agent with a non-zero exit and ONE error line that names the file and says what to do:
-//! never a panic, never a start on silently lost state. The Raft log is covered in
-//! `cluster`. What a data_dir holds (`ls -R` of a running agent): `herd.sock` (recreated at
+//! never a panic, never a start on silently lost state. What a data_dir holds (`ls -R` of a running agent): `herd.sock` (recreated at
 //! each start), `incarnation`, `raft/log`, `raft/snapshot` (after 1000 entries),
 //! `exec/history/*.json`, `exec/last-lease-loss.json` (after a lease loss), `removed` (on a
 //! removed node).
@@ -129,6 +128,28 @@ fn damaged_snapshot_stops_the_agent_naming_the_file() {
     wait_online(&cluster);
     let cib = cluster.admin(0, "\"request\":\"get-cib\"").unwrap();
     assert_eq!(cib["xml"], "<cib epoch='999'/>", "{cib}");
+}
+
+#[test]
+fn damaged_log_of_a_one_node_cluster_stops_the_agent_naming_the_file() {
+    // `cluster` flips a byte and cuts a record of a follower's log; here also emptied and
+    // of a newer format, on the only node (nobody could send it the lost entries).
+    let mut cluster = one_node();
+    cluster.kill(0);
+    let log = data_file(&cluster, 0, "raft/log");
+    let good = std::fs::read(&log).unwrap();
+    for (damage, bytes) in damages(&good, good.len() - 5) {
+        eprintln!("log {damage}");
+        std::fs::write(&log, bytes).unwrap();
+        assert_refused(&cluster, 0, &log, "herd node add", None);
+    }
+    let mut newer = good.clone();
+    newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+    std::fs::write(&log, newer).unwrap();
+    assert_refused(&cluster, 0, &log, "format version 2", None);
+    std::fs::write(&log, good).unwrap();
+    cluster.start(0);
+    wait_online(&cluster);
 }
 
 #[test]
