@@ -209,15 +209,13 @@ fn log_report(report: &LeaseLossReport) {
     }
 }
 
-/// Writes the report atomically (temporary file, then rename).
+/// Writes the report atomically and durably.
 fn write_report(path: &Path, report: &LeaseLossReport) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(&tmp, path)
+    crate::durable::write_file(path, &json)
 }
 
 /// Reads a report written by [`ExecutorHooks`] (for `herd status` and tests).

@@ -16,6 +16,7 @@ use herd_raft::{Consensus, RaftConfig, RaftNode};
 
 mod admin;
 mod agent;
+mod durable;
 mod executor_hooks;
 mod handler;
 mod health;
@@ -260,11 +261,6 @@ fn next_incarnation(path: &Path) -> Result<u64, AgentError> {
         Err(e) => return Err(io(e)),
     };
     let next = previous + 1;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, format!("{next}\n")).map_err(io)?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
+    durable::write_file(path, format!("{next}\n").as_bytes()).map_err(io)?;
     Ok(next)
 }

@@ -127,14 +127,11 @@ impl Agent {
     }
 }
 
-/// Writes `incarnation` to `DATA_DIR/incarnation` (write, fsync, rename), where the next
-/// start reads it and adds one.
+/// Writes `incarnation` durably to `DATA_DIR/incarnation`, where the next start reads it and
+/// adds one.
 fn keep_incarnation(data_dir: &Path, incarnation: u64) -> std::io::Result<()> {
     let path = data_dir.join("incarnation");
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, format!("{incarnation}\n"))?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, &path)
+    crate::durable::write_file(&path, format!("{incarnation}\n").as_bytes())
 }
 
 #[cfg(test)]

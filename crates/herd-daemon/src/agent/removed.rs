@@ -198,7 +198,7 @@ impl Agent {
                 );
             }
             let path = marker_path(&agent.config.data_dir);
-            if let Err(e) = std::fs::write(&path, format!("{marker}\n")) {
+            if let Err(e) = crate::durable::write_file(&path, format!("{marker}\n").as_bytes()) {
                 tracing::warn!(path = %path.display(), "cannot keep the removal marker: {e}");
             }
             agent.departure.exit.send_replace(Some(Exit::Removed));
