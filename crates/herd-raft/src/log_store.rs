@@ -230,14 +230,25 @@ impl Journal {
             }
             (data.n_records > data.entries.len() + COMPACT_RECORDS_MIN).then_some(data.n_records)
         };
-        // The records are durable already; a failed rewrite only leaves the journal long.
-        // Retried only after as many records again, so a full disk warns once per round.
+        // The records are durable already; a rewrite that fails before it replaces the
+        // journal only leaves the journal long. Retried only after as many records again, so
+        // a full disk warns once per round. One that fails after the replacement is fatal.
         if let Some(n_records) = n_records
             && n_records > self.compact_failed_at + COMPACT_RECORDS_MIN
-            && let Err(e) = self.compact()
         {
-            tracing::warn!(error = %e, "cannot rewrite the Raft journal; it keeps growing");
-            self.compact_failed_at = n_records;
+            match self.compact() {
+                Ok(()) => {}
+                Err(Compaction::NotReplaced(e)) => {
+                    tracing::warn!(error = %e, "cannot rewrite the Raft journal; it keeps growing");
+                    self.compact_failed_at = n_records;
+                }
+                Err(Compaction::Replaced(e)) => {
+                    if let StoreError::Io { path, source } = &e {
+                        self.health.record_fault(DiskFault::from_io(path, source));
+                    }
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     }
@@ -251,8 +262,12 @@ impl Journal {
         Ok(())
     }
 
-    /// Rewrites the journal with only the live state.
-    fn compact(&mut self) -> Result<(), StoreError> {
+    /// Rewrites the journal with only the live state: a new file is written and fsynced
+    /// beside it, opened for appending, renamed over the journal, and the directory fsynced.
+    /// Up to the rename the old journal stands untouched; after it, this handle and length
+    /// follow the new file, and a failure (the rename may not survive a power cut) must stop
+    /// Raft: later appends could otherwise be acknowledged into a file that is not the journal.
+    fn compact(&mut self) -> Result<(), Compaction> {
         // Only writers change the data, and this one holds the file: the copy stays current.
         let (buf, n_records) = {
             let data = lock(&self.data);
@@ -273,18 +288,43 @@ impl Journal {
             }
             (buf, records.len() + data.entries.len())
         };
-        format::write_atomic(&self.path, &buf)?;
+        let tmp = self.path.with_extension("tmp");
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        let new_file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .and_then(|mut file| {
+                file.write_all(&buf)?;
+                file.sync_all()?;
+                Ok(file)
+            })
+            .and_then(|_| OpenOptions::new().append(true).open(&tmp))
+            .and_then(|file| std::fs::rename(&tmp, &self.path).map(|()| file));
+        let new_file = match new_file {
+            Ok(file) => file,
+            Err(source) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(Compaction::NotReplaced(io(&tmp)(source)));
+            }
+        };
+        self.file = new_file;
         self.len = buf.len() as u64;
-        self.file = OpenOptions::new()
-            .append(true)
-            .open(&self.path)
-            .map_err(|source| StoreError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
         lock(&self.data).n_records = n_records;
-        Ok(())
+        format::sync_dir(&self.path).map_err(Compaction::Replaced)
     }
+}
+
+/// How a journal rewrite failed.
+enum Compaction {
+    /// Before the rename: the old journal stands, nothing is lost.
+    NotReplaced(StoreError),
+    /// After the rename: the new journal's directory entry may not be durable.
+    Replaced(StoreError),
 }
 
 fn encode(record: &Record, buf: &mut Vec<u8>) {
@@ -373,5 +413,49 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn purge(&mut self, log_id: LogId<u64>) -> Result<(), StorageError<u64>> {
         self.write(vec![Record::Purge(log_id)]).map_err(io_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records_to_compact() -> Vec<Record> {
+        (0..COMPACT_RECORDS_MIN + 10)
+            .map(|_| Record::Committed(None))
+            .collect()
+    }
+
+    #[test]
+    fn a_rewrite_keeps_the_live_state_and_later_appends_go_to_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let store = LogStore::open(&path, DiskHealth::default()).unwrap();
+        store.write(records_to_compact()).unwrap();
+        let compacted = std::fs::metadata(&path).unwrap().len();
+        assert!(
+            compacted < 200,
+            "the journal was not rewritten: {compacted} bytes"
+        );
+        store.write(vec![Record::Committed(None)]).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > compacted);
+        drop(store);
+        let replayed = replay(&path).unwrap();
+        assert!(replayed.n_records < 10, "{} records", replayed.n_records);
+    }
+
+    #[test]
+    fn a_rewrite_that_cannot_start_leaves_the_journal_whole_and_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let store = LogStore::open(&path, DiskHealth::default()).unwrap();
+        // The rewrite's temporary file cannot be created: a directory stands in its way.
+        std::fs::create_dir(path.with_extension("tmp")).unwrap();
+        let records = records_to_compact();
+        let n = records.len();
+        store.write(records).unwrap();
+        store.write(vec![Record::Committed(None)]).unwrap();
+        drop(store);
+        assert_eq!(replay(&path).unwrap().n_records, n + 1);
     }
 }
