@@ -148,8 +148,10 @@ impl Agent {
     /// Admission control for configuration and admin writes (on the leader): refused while
     /// this node is unhealthy or its data directory is short of `[storage] min_free_mb`.
     pub(crate) fn admit_write(&self) -> Result<(), String> {
+        // This runs on the DC, also for requests forwarded from other nodes: say whose disk.
+        let node = &self.config.node;
         if let Some(reason) = self.unhealthy_reason() {
-            return Err(format!("refused: {reason}"));
+            return Err(format!("refused on the DC {node}: {reason}"));
         }
         let min = self.config.storage.min_free_mb;
         if min == 0 {
@@ -158,8 +160,8 @@ impl Agent {
         let dir = &self.config.data_dir;
         match free_mb(dir) {
             Some(free) if free < min => Err(format!(
-                "refused: only {free} MiB free in {} (below [storage] min_free_mb = {min} in {}); \
-                 free space there before changing the cluster",
+                "refused on the DC {node}: only {free} MiB free in {} (below [storage] \
+                 min_free_mb = {min} in {}); free space there before changing the cluster",
                 dir.display(),
                 self.config.path.display()
             )),

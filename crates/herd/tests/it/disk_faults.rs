@@ -262,7 +262,9 @@ fn admin_writes_are_refused_below_min_free_mb() {
         let message = answer["message"].as_str().unwrap();
         let data_dir = cluster.agents[dc_i].data_dir.display().to_string();
         assert!(
-            message.contains("min_free_mb = 64") && message.contains(&data_dir),
+            message.contains("min_free_mb = 64")
+                && message.contains(&data_dir)
+                && message.contains(&format!("on the DC {dc_name}")),
             "{message}"
         );
     }
