@@ -150,6 +150,14 @@ impl Cluster {
         None
     }
 
+    /// The index of the agent called `name` (a test's own cluster always has it).
+    pub(crate) fn index_of(&self, name: &str) -> usize {
+        self.agents
+            .iter()
+            .position(|a| a.name == name)
+            .unwrap_or_else(|| panic!("no agent named {name} in this cluster"))
+    }
+
     pub(crate) fn log(&self, i: usize) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("{}.log", self.agents[i].name)))
             .unwrap_or_default()

@@ -48,11 +48,7 @@ fn one_way_loss(case: OneWay) {
     let net = Net::new(3);
     let mut cluster = net.cluster();
     let first_dc = formed(&mut cluster, Duration::from_secs(20));
-    let d = cluster
-        .agents
-        .iter()
-        .position(|a| a.name == first_dc)
-        .unwrap();
+    let d = cluster.index_of(&first_dc);
     let (n, o) = ((d + 1) % 3, (d + 2) % 3);
     let n_name = cluster.agents[n].name.clone();
     let (from, to) = match case {
@@ -152,11 +148,7 @@ fn node_cut_off_from_the_dc_does_not_campaign_after_stalls() {
     let net = Net::new(3);
     let mut cluster = net.cluster();
     let first_dc = formed(&mut cluster, Duration::from_secs(20));
-    let d = cluster
-        .agents
-        .iter()
-        .position(|a| a.name == first_dc)
-        .unwrap();
+    let d = cluster.index_of(&first_dc);
     let n = (d + 1) % 3;
     let mut watch = Watch::new(&cluster);
     net.set_one_way_drop(d, n, true);

@@ -129,11 +129,7 @@ fn wall_clock_steps_on_the_dc_and_a_follower_change_nothing() {
     let mut cluster = Cluster::with_addrs(&addrs, &wrappers, "");
     wait_formed(&mut cluster, Duration::from_secs(20));
     let dc_name = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let dc_i = cluster
-        .agents
-        .iter()
-        .position(|a| a.name == dc_name)
-        .unwrap();
+    let dc_i = cluster.index_of(&dc_name);
     let follower = (dc_i + 1) % 3;
 
     for (what, i) in [("the DC", dc_i), ("a follower", follower)] {

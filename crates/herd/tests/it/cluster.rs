@@ -42,11 +42,7 @@ fn three_agents_form_and_agree_on_the_dc() {
 fn killed_node_is_lost_and_killed_dc_is_replaced_within_about_a_second() {
     let mut cluster = Cluster::loopback(3);
     let first_dc = formed(&mut cluster, Duration::from_secs(15));
-    let dc_idx = cluster
-        .agents
-        .iter()
-        .position(|a| a.name == first_dc)
-        .unwrap();
+    let dc_idx = cluster.index_of(&first_dc);
     let follower = (dc_idx + 1) % 3;
     let observer = (dc_idx + 2) % 3;
     let follower_name = cluster.agents[follower].name.clone();

@@ -116,10 +116,6 @@ fn set_cib(cluster: &Cluster, i: usize, epoch: u64, filler: usize) -> Value {
         .expect("an answer from the agent")
 }
 
-fn index_of(cluster: &Cluster, name: &str) -> usize {
-    cluster.agents.iter().position(|a| a.name == name).unwrap()
-}
-
 fn config_epoch(cluster: &Cluster, i: usize) -> Option<u64> {
     cluster.admin(i, "\"request\":\"get-cib\"")?["config_epoch"].as_u64()
 }
@@ -132,7 +128,7 @@ fn full_disk_on_a_follower_makes_it_unhealthy_lost_and_it_rejoins_after_a_restar
     };
     formed_with_leases(&mut cluster, Duration::from_secs(20));
     let dc_name = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let dc_i = index_of(&cluster, &dc_name);
+    let dc_i = cluster.index_of(&dc_name);
     let f = (dc_i + 1) % 3;
     let follower = cluster.agents[f].name.clone();
     let data_dir = cluster.agents[f].data_dir.display().to_string();
@@ -210,7 +206,7 @@ fn full_disk_on_the_dc_elects_a_new_dc_and_the_old_one_loses_its_lease() {
     };
     formed_with_leases(&mut cluster, Duration::from_secs(20));
     let old = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let old_i = index_of(&cluster, &old);
+    let old_i = cluster.index_of(&old);
     let others: Vec<usize> = (0..3).filter(|i| *i != old_i).collect();
 
     mounts[old_i].fill(0);
@@ -250,7 +246,7 @@ fn admin_writes_are_refused_below_min_free_mb() {
     };
     formed_with_leases(&mut cluster, Duration::from_secs(20));
     let dc_name = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let dc_i = index_of(&cluster, &dc_name);
+    let dc_i = cluster.index_of(&dc_name);
     let f = (dc_i + 1) % 3;
     assert_eq!(set_cib(&cluster, f, 1, 100)["result"], "done");
 
@@ -304,7 +300,7 @@ fn slow_fsync_on_a_follower_is_warned_once_and_expires_no_lease() {
     let mut cluster = Cluster::with_addrs(&addrs, &slow, "");
     formed_with_leases(&mut cluster, Duration::from_secs(30));
     let dc_name = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let dc_i = index_of(&cluster, &dc_name);
+    let dc_i = cluster.index_of(&dc_name);
     let term = inner(cluster.fast_status(dc_i)).unwrap()["term"].clone();
     for epoch in 1..=4 {
         assert_eq!(set_cib(&cluster, dc_i, epoch, 100)["result"], "done");
@@ -364,7 +360,7 @@ fn follower_back_from_a_full_disk_rejoins_by_snapshot() {
     };
     formed_with_leases(&mut cluster, Duration::from_secs(20));
     let dc_name = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let dc_i = index_of(&cluster, &dc_name);
+    let dc_i = cluster.index_of(&dc_name);
     let f = (dc_i + 1) % 3;
     let follower = cluster.agents[f].name.clone();
     mounts[f].fill(0);

@@ -84,11 +84,7 @@ fn cutting_one_link_of_a_node_costs_nothing_and_cutting_both_loses_it() {
     };
     let mut cluster = net.cluster();
     let first_dc = formed(&mut cluster, Duration::from_secs(20));
-    let dc_idx = cluster
-        .agents
-        .iter()
-        .position(|a| a.name == first_dc)
-        .expect("DC is listed");
+    let dc_idx = cluster.index_of(&first_dc);
     let victim = (dc_idx + 1) % 3;
     let observer = (dc_idx + 2) % 3;
     let victim_name = cluster.agents[victim].name.clone();

@@ -203,11 +203,7 @@ fn split_with_the_dc_alone_elects_a_new_dc_on_the_majority() {
     let net = Net::new(3);
     let mut cluster = net.cluster();
     let first_dc = formed(&mut cluster, Duration::from_secs(20));
-    let lone = cluster
-        .agents
-        .iter()
-        .position(|a| a.name == first_dc)
-        .unwrap();
+    let lone = cluster.index_of(&first_dc);
     let observer = (lone + 1) % 3;
     net.set_isolated(lone, true);
     let took = cluster.wait_for(Duration::from_secs(5), "a new DC on the majority", |c| {
@@ -227,11 +223,7 @@ fn cut_link_between_the_dc_and_a_node_causes_no_leader_ping_pong() {
     let net = Net::new(3);
     let mut cluster = net.cluster();
     let first_dc = formed(&mut cluster, Duration::from_secs(20));
-    let dc_idx = cluster
-        .agents
-        .iter()
-        .position(|a| a.name == first_dc)
-        .unwrap();
+    let dc_idx = cluster.index_of(&first_dc);
     let victim = (dc_idx + 1) % 3;
     let observer = (dc_idx + 2) % 3;
     let victim_name = cluster.agents[victim].name.clone();
@@ -273,11 +265,7 @@ fn flapping_link_keeps_dc_changes_and_terms_bounded() {
     let net = Net::new(3);
     let mut cluster = net.cluster();
     let first_dc = formed(&mut cluster, Duration::from_secs(20));
-    let dc_idx = cluster
-        .agents
-        .iter()
-        .position(|a| a.name == first_dc)
-        .unwrap();
+    let dc_idx = cluster.index_of(&first_dc);
     let flappy = (dc_idx + 1) % 3;
     let observer = (dc_idx + 2) % 3;
     let term_before = inner(cluster.fast_status(observer)).unwrap()["term"]

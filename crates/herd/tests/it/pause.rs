@@ -49,11 +49,7 @@ fn watch_until_thaw(cluster: &Cluster, watch: &mut Watch, since: Instant) {
 fn paused_follower_is_lost_reports_its_expired_lease_once_and_rejoins_without_a_dc_change() {
     let mut cluster = Cluster::loopback(3);
     let first_dc = formed(&mut cluster, Duration::from_secs(15));
-    let d = cluster
-        .agents
-        .iter()
-        .position(|a| a.name == first_dc)
-        .unwrap();
+    let d = cluster.index_of(&first_dc);
     let (p, o) = ((d + 1) % 3, (d + 2) % 3);
     let p_name = cluster.agents[p].name.clone();
     // Give the follower a running resource: seed its executor history, then restart it at
@@ -112,11 +108,7 @@ fn paused_follower_is_lost_reports_its_expired_lease_once_and_rejoins_without_a_
 fn paused_dc_is_replaced_within_about_a_second_and_does_not_act_on_resume() {
     let mut cluster = Cluster::loopback(3);
     let first_dc = formed(&mut cluster, Duration::from_secs(15));
-    let d = cluster
-        .agents
-        .iter()
-        .position(|a| a.name == first_dc)
-        .unwrap();
+    let d = cluster.index_of(&first_dc);
     let others = [(d + 1) % 3, (d + 2) % 3];
     // Every node (the DC too) holds a lease before the pause, so the DC has one to lose.
     cluster.wait_for(Duration::from_secs(5), "a lease on every node", |c| {
