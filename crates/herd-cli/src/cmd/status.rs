@@ -130,7 +130,12 @@ pub fn human(status: &ClusterStatus) -> String {
         "partition WITHOUT quorum"
     };
     match (&status.dc, &status.dc_epoch) {
-        (Some(dc), Some(epoch)) => out.push_str(&format!("DC: {dc} (epoch {epoch}) - {quorum}\n")),
+        // The epoch is TERM.LEADER-ID; the id is a hash, so people get the term only
+        // (`--json` keeps the whole epoch).
+        (Some(dc), Some(epoch)) => {
+            let term = epoch.split('.').next().unwrap_or(epoch);
+            out.push_str(&format!("DC: {dc} (elected in term {term}) - {quorum}\n"));
+        }
         (Some(dc), None) => out.push_str(&format!("DC: {dc} - {quorum}\n")),
         (None, _) if status.forming => out.push_str(
             "DC: NONE - cluster forming (waiting for all nodes, or `herd cluster init`)\n",
@@ -271,6 +276,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("site                    : left"), "{text}");
+        assert!(
+            text.contains("DC: n1 (elected in term 2) - partition with quorum"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "web on n1: monitor_0 failed 1 time, last 1970-01-01 00:00:00Z (hyperdrive)"
