@@ -1,7 +1,9 @@
 //! Resource results into the replicated state: what the node's executor did (probes at start,
 //! stops after a lost lease, recurring monitors whose rc changed) travels to the DC as [`OpReport`]s, and the DC commits them as
-//! `RecordOp` (changes only, CLUSTER.md §6.8: not every successful monitor) and `SetFailCount`
-//! (a failure adds one, with its time), tagged with its DC epoch. Also the admin requests on
+//! `RecordOp` (changes only, CLUSTER.md §6.8: not every successful monitor) and
+//! `RecordFailure` (a failure adds one, with its time, to whatever the count is when the
+//! command applies, so a `herd cleanup` in between is not undone), both tagged with its DC
+//! epoch. The node keeps what waits for the DC in a bounded queue (`report_queue.rs`). Also the admin requests on
 //! node attributes and fail counts (`herd attribute`, `herd cleanup`), and the status fields
 //! they show up in.
 //!
@@ -16,11 +18,15 @@ use std::time::Duration;
 
 use herd_api::{FailureStatus, Request, ResourceStatus, Response};
 use herd_exec::{Action, ExecStatus, MonitorEvent, OpResult, StopAllReport};
-use herd_raft::{ClusterState, Command, Consensus, DcEpoch, FailCount, ResourceOp};
+use herd_raft::{ClusterState, Command, Consensus, DcEpoch, ResourceOp};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Agent;
 use crate::wire::{ClusterMsg, ClusterReply};
+
+#[path = "report_queue.rs"]
+mod queue;
+use queue::ReportQueue;
 
 /// One result of the node's executor, on its way to the DC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,7 +153,7 @@ pub(crate) fn is_change(previous: Option<&ResourceOp>, report: &OpReport) -> boo
 }
 
 /// The commands that record `reports` on top of `state`, tagged with `dc_epoch`: a
-/// `RecordOp` per change and a `SetFailCount` (one more) per failure.
+/// `RecordOp` per change and a `RecordFailure` (one more) per failure not counted yet.
 pub(crate) fn commands_for(
     state: &ClusterState,
     reports: &[OpReport],
@@ -174,7 +180,7 @@ pub(crate) fn commands_for(
                 },
             });
         }
-        batch.extend(fail_count_command(&state, report));
+        batch.extend(failure_command(&state, report, dc_epoch));
         for command in batch {
             state.apply(&command);
             commands.push(command);
@@ -183,60 +189,67 @@ pub(crate) fn commands_for(
     commands
 }
 
-/// One more failure for a failed report. A report sent again (its answer was lost) carries
-/// the time of the failure already counted, and counts nothing.
-fn fail_count_command(state: &ClusterState, report: &OpReport) -> Option<Command> {
-    if !report.failed {
-        return None;
-    }
+/// One more failure for a failed report. The count is raised where the command applies
+/// (herd-raft), which also skips a failure already counted (a report sent again because its
+/// answer was lost carries the time of the failure counted); such a failure is not proposed.
+fn failure_command(state: &ClusterState, report: &OpReport, dc_epoch: DcEpoch) -> Option<Command> {
     let key = (
         report.resource.clone(),
         report.node.clone(),
         report.op.clone(),
     );
-    let known = state.fail_counts.get(&key);
-    if known.is_some_and(|f| f.last_failure_s == report.at_s) {
+    let counted = state.fail_counts.get(&key);
+    if !report.failed || counted.is_some_and(|f| report.at_s <= f.last_failure_s) {
         return None;
     }
-    Some(Command::SetFailCount {
+    Some(Command::RecordFailure {
+        dc_epoch,
         resource: report.resource.clone(),
         node: report.node.clone(),
         op: report.op.clone(),
-        fail: Some(FailCount {
-            count: known.map_or(0, |f| f.count).saturating_add(1),
-            last_failure_s: report.at_s,
-        }),
+        at_s: report.at_s,
     })
 }
 
 /// The node's side: sends what the executor reported to the DC until the DC has recorded it.
 pub(crate) async fn report_loop(agent: Arc<Agent>) {
-    let mut pending: Vec<OpReport> = Vec::new();
+    let mut pending = ReportQueue::default();
     let mut ticker = tokio::time::interval(REPORT_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_error = String::new();
+    let mut dropping = false;
     loop {
         ticker.tick().await;
-        pending.extend(agent.hooks.take_op_reports());
-        if pending.is_empty() {
-            continue;
+        let dropped = pending.push(agent.hooks.take_op_reports());
+        if dropped > 0 && !dropping {
+            tracing::warn!(
+                dropped,
+                kept = pending.len(),
+                "too many resource results wait for a DC: the oldest are dropped (logged once \
+                 until the DC records the rest)"
+            );
         }
-        match send_reports(&agent, &pending).await {
-            Ok(()) => {
-                tracing::info!(
-                    results = pending.len(),
-                    "resource results recorded by the DC"
-                );
-                pending.clear();
-                last_error.clear();
-            }
-            Err(e) => {
-                if e != last_error {
-                    tracing::debug!(error = %e, pending = pending.len(), "resource results wait for a DC");
-                    last_error = e;
+        dropping |= dropped > 0;
+        // Chunk after chunk while the DC answers; the next tick retries otherwise.
+        while !pending.is_empty() {
+            let chunk = pending.chunk();
+            let n = chunk.len();
+            match send_reports(&agent, chunk).await {
+                Ok(()) => {
+                    tracing::info!(results = n, "resource results recorded by the DC");
+                    pending.recorded(n);
+                    last_error.clear();
+                }
+                Err(e) => {
+                    if e != last_error {
+                        tracing::debug!(error = %e, pending = pending.len(), "resource results wait for a DC");
+                        last_error = e;
+                    }
+                    break;
                 }
             }
         }
+        dropping &= !pending.is_empty();
     }
 }
 
@@ -289,18 +302,23 @@ async fn record(agent: &Arc<Agent>, from: &str, reports: Vec<OpReport>) -> Resul
     let commands = commands_for(&agent.consensus.applied().state, &reports, epoch);
     let n = u32::try_from(commands.len()).unwrap_or(u32::MAX);
     for command in commands {
-        if let Command::SetFailCount {
-            resource, op, fail, ..
-        } = &command
-        {
-            let count = fail.as_ref().map_or(0, |f| f.count);
-            tracing::warn!(node = %from, %resource, %op, count, "resource failure recorded");
-        }
+        let failure = match &command {
+            Command::RecordFailure {
+                resource, node, op, ..
+            } => Some((resource.clone(), node.clone(), op.clone())),
+            _ => None,
+        };
         agent
             .consensus
             .propose(command)
             .await
             .map_err(|e| e.to_string())?;
+        if let Some(key) = failure {
+            let applied = agent.consensus.applied();
+            let count = applied.state.fail_counts.get(&key).map_or(0, |f| f.count);
+            let (resource, op) = (&key.0, &key.2);
+            tracing::warn!(node = %from, %resource, %op, count, "resource failure recorded");
+        }
     }
     Ok(n)
 }

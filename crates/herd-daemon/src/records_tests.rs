@@ -138,8 +138,17 @@ fn a_failure_records_the_op_and_one_more_fail_count() {
     let commands = commands_for(&state, &[again], EPOCH);
     assert!(matches!(
         commands.as_slice(),
-        [Command::SetFailCount { fail: Some(f), .. }] if f.count == 2 && f.last_failure_s == 160
+        [Command::RecordFailure {
+            at_s: 160,
+            dc_epoch: EPOCH,
+            ..
+        }]
     ));
+    for command in &commands {
+        state.apply(command);
+    }
+    assert_eq!(state.fail_counts[&key].count, 2);
+    assert_eq!(state.fail_counts[&key].last_failure_s, 160);
 }
 
 #[test]
@@ -159,15 +168,39 @@ fn failures_in_one_batch_add_up() {
         ..report("stop_0", 1, true)
     };
     let reports = [report("stop_0", 1, true), later];
-    let commands = commands_for(&ClusterState::default(), &reports, EPOCH);
-    let counts: Vec<u32> = commands
-        .iter()
-        .filter_map(|c| match c {
-            Command::SetFailCount { fail: Some(f), .. } => Some(f.count),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(counts, [1, 2]);
+    let mut state = ClusterState::default();
+    for command in commands_for(&state.clone(), &reports, EPOCH) {
+        state.apply(&command);
+    }
+    let key = ("web".to_string(), "n1".to_string(), "stop_0".to_string());
+    assert_eq!(state.fail_counts[&key].count, 2);
+    // The whole batch sent again (its answer lost) counts nothing more.
+    assert!(commands_for(&state, &reports, EPOCH).is_empty());
+}
+
+#[test]
+fn a_cleanup_between_reading_and_committing_is_not_undone() {
+    let mut state = ClusterState::default();
+    let first = report("monitor_0", 1, true);
+    for command in commands_for(&state, &[first], EPOCH) {
+        state.apply(&command);
+    }
+    // The DC builds its commands from the state it has applied...
+    let later = OpReport {
+        at_s: 200,
+        ..report("monitor_0", 1, true)
+    };
+    let commands = commands_for(&state, &[later], EPOCH);
+    // ... and `herd cleanup` commits before they apply.
+    state.apply(&Command::ClearFailCounts {
+        resource: None,
+        node: None,
+    });
+    for command in &commands {
+        state.apply(command);
+    }
+    let key = ("web".to_string(), "n1".to_string(), "monitor_0".to_string());
+    assert_eq!(state.fail_counts[&key].count, 1);
 }
 
 #[test]

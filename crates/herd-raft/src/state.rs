@@ -133,6 +133,18 @@ pub enum Command {
         resource: Option<String>,
         node: Option<String>,
     },
+    /// The DC records one failure of `op` of `resource` on `node` at `at_s` (seconds since
+    /// the epoch): the fail count goes up by one from whatever it is when this applies, so a
+    /// `herd cleanup` committed before it is not undone. A failure at or before the recorded
+    /// last failure is one already counted (a report sent again because its answer was lost,
+    /// also when it came in one batch with later ones) and changes nothing.
+    RecordFailure {
+        dc_epoch: DcEpoch,
+        resource: String,
+        node: String,
+        op: String,
+        at_s: i64,
+    },
 }
 
 impl std::fmt::Display for Command {
@@ -232,6 +244,27 @@ impl ClusterState {
                 self.fail_counts
                     .retain(|(r, n, _), _| !(matches(resource, r) && matches(node, n)));
             }
+            Command::RecordFailure {
+                resource,
+                node,
+                op,
+                at_s,
+                ..
+            } => {
+                let key = (resource.clone(), node.clone(), op.clone());
+                let known = self.fail_counts.get(&key);
+                if known.is_none_or(|f| *at_s > f.last_failure_s) {
+                    let count = known.map_or(0, |f| f.count).saturating_add(1);
+                    let last_failure_s = *at_s;
+                    self.fail_counts.insert(
+                        key,
+                        FailCount {
+                            count,
+                            last_failure_s,
+                        },
+                    );
+                }
+            }
         }
         Response::Ok
     }
@@ -244,7 +277,8 @@ impl Command {
             Command::SetNodeState { dc_epoch, .. }
             | Command::RecordOp { dc_epoch, .. }
             | Command::BumpStorageEpoch { dc_epoch }
-            | Command::SetStorageEpoch { dc_epoch, .. } => Some(*dc_epoch),
+            | Command::SetStorageEpoch { dc_epoch, .. }
+            | Command::RecordFailure { dc_epoch, .. } => Some(*dc_epoch),
             _ => None,
         }
     }
@@ -334,5 +368,105 @@ mod tests {
             node: Some("n1".into()),
         });
         assert!(state.fail_counts.is_empty());
+    }
+
+    fn failure(term: u64, at_s: i64) -> Command {
+        Command::RecordFailure {
+            dc_epoch: epoch(term),
+            resource: "r1".into(),
+            node: "n1".into(),
+            op: "monitor_10000".into(),
+            at_s,
+        }
+    }
+
+    fn fail_count(state: &ClusterState) -> Option<FailCount> {
+        let key = (
+            "r1".to_string(),
+            "n1".to_string(),
+            "monitor_10000".to_string(),
+        );
+        state.fail_counts.get(&key).cloned()
+    }
+
+    #[test]
+    fn record_failure_adds_one_and_keeps_its_time() {
+        let mut state = ClusterState::default();
+        state.apply(&failure(1, 100));
+        state.apply(&failure(1, 160));
+        assert_eq!(
+            fail_count(&state),
+            Some(FailCount {
+                count: 2,
+                last_failure_s: 160
+            })
+        );
+    }
+
+    #[test]
+    fn record_failure_sent_again_counts_once() {
+        let mut state = ClusterState::default();
+        // A batch of two failures whose answer was lost, sent again whole.
+        for _ in 0..2 {
+            state.apply(&failure(1, 100));
+            state.apply(&failure(1, 101));
+        }
+        assert_eq!(
+            fail_count(&state),
+            Some(FailCount {
+                count: 2,
+                last_failure_s: 101
+            })
+        );
+    }
+
+    #[test]
+    fn record_failure_after_cleanup_starts_from_zero() {
+        let mut state = ClusterState::default();
+        state.apply(&failure(1, 100));
+        state.apply(&failure(1, 101));
+        // `herd cleanup` commits between the DC reading the state and its proposal applying.
+        state.apply(&Command::ClearFailCounts {
+            resource: Some("r1".into()),
+            node: None,
+        });
+        state.apply(&failure(1, 102));
+        assert_eq!(
+            fail_count(&state),
+            Some(FailCount {
+                count: 1,
+                last_failure_s: 102
+            })
+        );
+    }
+
+    #[test]
+    fn record_failure_of_a_stale_dc_is_ignored() {
+        let mut state = ClusterState::default();
+        state.apply(&failure(5, 100));
+        assert_eq!(
+            state.apply(&failure(4, 200)),
+            Response::StaleEpoch { highest: epoch(5) }
+        );
+        assert_eq!(fail_count(&state).map(|f| f.count), Some(1));
+    }
+
+    #[test]
+    fn set_fail_count_still_applies_as_before() {
+        // Logs written before RecordFailure existed carry absolute counts.
+        let mut state = ClusterState::default();
+        let fail = FailCount {
+            count: 7,
+            last_failure_s: 50,
+        };
+        state.apply(&Command::SetFailCount {
+            resource: "r1".into(),
+            node: "n1".into(),
+            op: "monitor_10000".into(),
+            fail: Some(fail.clone()),
+        });
+        assert_eq!(fail_count(&state), Some(fail));
+        state.apply(&failure(1, 60));
+        assert_eq!(fail_count(&state).map(|f| f.count), Some(8));
     }
 }
