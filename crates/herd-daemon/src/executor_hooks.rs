@@ -6,8 +6,10 @@
 //!
 //! The report is one tracing line per loss (counts), one more line per resource that may
 //! still be active, and the last report kept in memory and in
-//! `DATA_DIR/exec/last-lease-loss.json` (for `herd status` to show). What to run and when
-//! is not decided here. The probe and stop results are also kept for the agent to send to the
+//! `DATA_DIR/exec/last-lease-loss.json` (for `herd status` to show). The same stop-all runs
+//! when the node leaves (SIGTERM) or was removed: its line names that cause, it leaves the
+//! lease-loss report alone, and what may still run is one line (the caller says what that
+//! means for the departure). What to run and when is not decided here. The probe and stop results are also kept for the agent to send to the
 //! DC (`take_op_reports`, recorded in Raft by records.rs). I/O: agent processes (through
 //! herd-exec), that one JSON file.
 
@@ -34,6 +36,28 @@ pub struct LeaseLossReport {
     pub bound_ms: u64,
     /// What the executor did.
     pub stop_all: StopAllReport,
+}
+
+/// Why every resource of the node is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopCause {
+    /// The node lease expired, or none came within a lease length of the start.
+    LeaseLoss,
+    /// The node leaves the cluster (SIGTERM).
+    Leave,
+    /// The node was removed from the cluster.
+    Removal,
+}
+
+impl StopCause {
+    /// How the log lines name the cause.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            StopCause::LeaseLoss => "lease loss",
+            StopCause::Leave => "leave",
+            StopCause::Removal => "removal",
+        }
+    }
 }
 
 /// [`AgentHooks`] over the node's executor.
@@ -97,8 +121,9 @@ impl ExecutorHooks {
             .clone()
     }
 
-    /// Stops every active resource within the bound, logs and keeps the report.
-    pub async fn stop_all(&self) -> LeaseLossReport {
+    /// Stops every active resource within the bound, logs the result under `cause` and,
+    /// for a lease loss only, keeps it as the last lease-loss report.
+    pub(crate) async fn stop_all(&self, cause: StopCause) -> LeaseLossReport {
         let at_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -112,14 +137,18 @@ impl ExecutorHooks {
             bound_ms: u64::try_from(self.bound.as_millis()).unwrap_or(u64::MAX),
             stop_all,
         };
-        // Keep the report before logging it, so whoever reads the log line finds the file.
-        if let Some(path) = &self.report_file
-            && let Err(e) = write_report(path, &report)
-        {
-            tracing::warn!(path = %path.display(), "cannot keep the lease-loss report: {e}");
+        if cause == StopCause::LeaseLoss {
+            // Keep the report before logging it, so whoever reads the log line finds the file.
+            if let Some(path) = &self.report_file
+                && let Err(e) = write_report(path, &report)
+            {
+                tracing::warn!(path = %path.display(), "cannot keep the lease-loss report: {e}");
+            }
+            *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(report.clone());
+            log_report(&report);
+        } else {
+            log_departure(cause, &report);
         }
-        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(report.clone());
-        log_report(&report);
         let now_s = i64::try_from(at_ms / 1000).unwrap_or(i64::MAX);
         self.post(records::reports_from_stop_all(
             self.node(),
@@ -209,6 +238,36 @@ fn log_report(report: &LeaseLossReport) {
     }
 }
 
+/// A leave's or removal's stop-all: one line; what may still run is the caller's problem to
+/// report (it decides whether the node may be recorded `left`), so it is a detail here.
+fn log_departure(cause: StopCause, report: &LeaseLossReport) {
+    let r = &report.stop_all;
+    let cause = cause.as_str();
+    if r.all_stopped() {
+        tracing::info!(
+            stopped = r.stopped.len(),
+            elapsed_ms = r.elapsed_ms,
+            bound_ms = report.bound_ms,
+            "{cause}: stop-all done, every resource stopped within the bound"
+        );
+        return;
+    }
+    let may_still_run: Vec<String> = r
+        .failed
+        .iter()
+        .map(|f| format!("{}: {}", f.resource, f.reason))
+        .collect();
+    tracing::warn!(
+        stopped = r.stopped.len(),
+        failed = r.failed.len(),
+        elapsed_ms = r.elapsed_ms,
+        bound_ms = report.bound_ms,
+        within_bound = r.within_deadline,
+        may_still_run = %may_still_run.join("; "),
+        "{cause}: stop-all done, some resources may still be active"
+    );
+}
+
 /// Writes the report atomically and durably.
 fn write_report(path: &Path, report: &LeaseLossReport) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
@@ -242,19 +301,29 @@ impl AgentHooks for ExecutorHooks {
                     resources = ?active,
                     "no node lease since the agent started: stopping what runs on this node"
                 );
-                self.stop_all().await;
+                self.stop_all(StopCause::LeaseLoss).await;
             }
         })
     }
 
     fn lease_lost(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {
-            self.stop_all().await;
+            self.stop_all(StopCause::LeaseLoss).await;
         })
     }
 
     fn stop_for_leave(&self) -> BoxFuture<'_, bool> {
-        Box::pin(async { self.stop_all().await.stop_all.all_stopped() })
+        Box::pin(async {
+            let report = self.stop_all(StopCause::Leave).await;
+            report.stop_all.all_stopped()
+        })
+    }
+
+    fn stop_for_removal(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async {
+            let report = self.stop_all(StopCause::Removal).await;
+            report.stop_all.all_stopped()
+        })
     }
 
     fn take_op_reports(&self) -> Vec<OpReport> {

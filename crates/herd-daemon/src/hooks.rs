@@ -30,6 +30,12 @@ pub trait AgentHooks: Send + Sync + 'static {
         })
     }
 
+    /// The node was removed from the cluster: stop every active resource now, as for a leave.
+    /// True when nothing may still run.
+    fn stop_for_removal(&self) -> BoxFuture<'_, bool> {
+        self.stop_for_leave()
+    }
+
     /// The executor results since the last call, for the DC to record (records.rs); each is
     /// handed out once.
     fn take_op_reports(&self) -> Vec<crate::records::OpReport> {

@@ -236,3 +236,26 @@ async fn stop_for_leave_is_clean_only_when_nothing_may_still_run() {
         "a stop that hangs past the bound is not clean: no left record"
     );
 }
+
+#[tokio::test]
+async fn a_leave_or_removal_keeps_the_last_lease_loss_report() {
+    let node = Node::new();
+    let hooks = node.hooks();
+    let exec = hooks.executor().clone();
+    let state = node.state("d1.state");
+    let dummy = "ocf:heartbeat:Dummy";
+    assert_eq!(0, run(&exec, "d1", dummy, Action::Start, &state).await);
+    hooks.lease_lost().await;
+    let lease_loss = read_last_report(&node.data_dir()).unwrap();
+    assert!(lease_loss.is_some(), "a lease loss keeps its report");
+    assert_eq!(lease_loss, hooks.last_report());
+
+    assert_eq!(0, run(&exec, "d1", dummy, Action::Start, &state).await);
+    assert!(hooks.stop_for_leave().await);
+    assert_eq!(0, run(&exec, "d1", dummy, Action::Start, &state).await);
+    assert!(hooks.stop_for_removal().await);
+    assert_eq!(7, run(&exec, "d1", dummy, Action::Monitor, &state).await);
+    // Neither departure is a lease loss: the operator's report still shows the real one.
+    assert_eq!(lease_loss, read_last_report(&node.data_dir()).unwrap());
+    assert_eq!(lease_loss, hooks.last_report());
+}
