@@ -27,8 +27,8 @@ pub enum Request {
         addrs: Vec<String>,
         witness: bool,
     },
-    /// Remove a node from the membership. Refused while the node is online or suspect (it
-    /// may run resources) unless `force`.
+    /// Remove a node from the membership. Refused while the node is online, suspect or lost
+    /// (it may run resources) unless `force`.
     NodeRemove {
         name: String,
         #[serde(default)]

@@ -95,13 +95,13 @@ async fn handle_cluster(agent: &Arc<Agent>, from: &str, msg: ClusterMsg) -> Clus
             agent.handle_leave(&node, incarnation).await
         }
         ClusterMsg::Leave { .. } => ClusterReply::Refused("leave for another node".to_string()),
-        ClusterMsg::Removed { dc } if dc == from => {
+        ClusterMsg::Removed { dc } if dc == from && agent.removal_notice_counts(&dc) => {
             agent.learn_removed(&dc);
             ClusterReply::Done
         }
-        ClusterMsg::Removed { .. } => {
-            ClusterReply::Refused("a removal notice names its sender as the DC".to_string())
-        }
+        ClusterMsg::Removed { .. } => ClusterReply::Refused(
+            "a removal notice counts only from this node's current DC, naming itself".to_string(),
+        ),
         ClusterMsg::OpReports(reports) => {
             crate::records::handle_reports(agent, from, reports).await
         }

@@ -194,7 +194,7 @@ async fn serve(config_path: &Path, hooks: Arc<dyn AgentHooks>) -> Result<u8, Age
         () = wait_for_signal() => {
             tracing::info!("herd agent stopping");
             agent.leave().await;
-            0
+            agent.departure.exit_after_signal().await // 78 once a removal under way is done
         }
         _ = agent.departure.wait() => agent::removed::EXIT_REMOVED,
     };

@@ -40,8 +40,9 @@ pub enum NodeAction {
     Remove {
         /// The node's name, as in herd.toml
         name: String,
-        /// Remove it even while it is online: it is told, stops its resources and exits. If
-        /// its stop does not finish cleanly, its resources may still run there
+        /// Remove it even while it is online, suspect or lost: it is told, stops its resources
+        /// and exits. If its stop does not finish cleanly (or a lost node still runs), its
+        /// resources may still run there
         #[arg(long)]
         force: bool,
     },

@@ -264,11 +264,9 @@ impl Agent {
     }
 
     /// A witness that finds itself leader stops heartbeating (and campaigning) for a while,
-    /// so a core node with an up-to-date log takes over.
+    /// so a core node with an up-to-date log takes over. The window's end applies to any
+    /// node: a DC that an interrupted change removes steps aside the same way (removed.rs).
     fn witness_handoff(&self, status: &ConsensusStatus) {
-        if !self.witness {
-            return;
-        }
         let now = Instant::now();
         let mut until = lock(&self.handoff_until);
         if let Some(t) = *until {
@@ -276,6 +274,9 @@ impl Agent {
                 *until = None;
                 self.consensus.set_heartbeat(true);
             }
+            return;
+        }
+        if !self.witness {
             return;
         }
         let reachable = self.reachable();

@@ -5,8 +5,8 @@
 //! Restarted with the same data directory, it finds the marker and exits at once, before Raft
 //! starts. The
 //! DC also rolls interrupted changes forward (§6.12 row 21): a joint membership that stands
-//! for 2 s is finished, and a node that left the membership without its `RemoveNode` record
-//! gets it.
+//! for 2 s is finished (by a remaining member: a DC the change removes steps aside), and a
+//! node that left the membership without its `RemoveNode` record gets it.
 //!
 //! Not here: graceful leave (`leave.rs`), the membership change itself (herd-raft). I/O: the
 //! marker file `DATA_DIR/removed`, herd-rpc calls, the consensus, the hooks.
@@ -39,10 +39,14 @@ const JOINT_GRACE: Duration = Duration::from_secs(2);
 /// How long the DC keeps a removed node's addresses among its peers to tell it.
 const TELL_FOR: Duration = Duration::from_secs(30);
 
-/// A membership change to ask again.
+/// What rolling a joint membership forward asks.
+#[derive(Debug, PartialEq)]
 enum Change {
     Remove(String),
     Add(herd_raft::HerdNode),
+    /// This DC is the node the change removes: it cannot remove itself, so it steps aside
+    /// and a remaining member, once DC, finishes the change.
+    StepAside,
 }
 
 /// Why the agent ends on its own (not by a signal).
@@ -64,6 +68,8 @@ pub(crate) struct Departure {
     telling: std::sync::Mutex<BTreeMap<String, (Vec<String>, Instant)>>,
     /// The joint membership this DC found applied (its log index) and since when.
     joint_since: std::sync::Mutex<Option<(Option<u64>, Instant)>>,
+    /// The joint membership (its log index) that removes this DC, once logged.
+    stepped_aside: std::sync::Mutex<Option<Option<u64>>>,
 }
 
 impl Default for Departure {
@@ -74,6 +80,7 @@ impl Default for Departure {
             exit: watch::Sender::new(None),
             telling: std::sync::Mutex::default(),
             joint_since: std::sync::Mutex::default(),
+            stepped_aside: std::sync::Mutex::default(),
         }
     }
 }
@@ -103,6 +110,18 @@ impl Departure {
                 return std::future::pending().await;
             }
         }
+    }
+
+    /// The exit status after a signal, once the leave (if any) has returned: 0, or, when a
+    /// removal is under way, [`EXIT_REMOVED`] after its own stop and marker are done (ending
+    /// at once would abandon that stop: resources left running, no marker, exit 0).
+    pub(crate) async fn exit_after_signal(&self) -> u8 {
+        if !self.is_removed() {
+            return 0;
+        }
+        tracing::info!("this node is being removed: finishing its stop before exiting");
+        self.wait().await;
+        EXIT_REMOVED
     }
 
     /// Adds the removed nodes still to be told to the transport's peers.
@@ -176,6 +195,16 @@ impl Agent {
         (record.state == NodeState::Left).then(|| ClusterReply::Removed {
             dc: self.name.clone(),
         })
+    }
+
+    /// Whether a `Removed` notice sent by `from` counts here ([`notice_counts`]).
+    pub(crate) fn removal_notice_counts(&self, from: &str) -> bool {
+        let status = self.consensus.status();
+        notice_counts(
+            status.initialized,
+            status.leader.as_ref().map(|l| l.name.as_str()),
+            from,
+        )
     }
 
     /// This node was removed (told by `dc`): log once, stop elections and resources, keep
@@ -277,21 +306,27 @@ impl Agent {
         // In the background: a membership change must not hold up the DC's node states.
         let consensus = self.consensus.clone();
         let limit = Duration::from_millis(self.timing().lease_ms * 4);
-        let change = if let Some(gone) = first.difference(last).find_map(node) {
-            tracing::warn!(node = %gone.name, "finishing an interrupted membership change: removing");
-            Change::Remove(gone.name)
-        } else if let Some(new) = last.difference(first).find_map(node) {
-            tracing::warn!(node = %new.name, "finishing an interrupted membership change: adding");
-            Change::Add(new)
-        } else {
-            return;
+        let change = match plan_roll_forward(first, last, node, &self.name) {
+            Some(Change::StepAside) => return self.step_aside(index),
+            Some(change) => change,
+            None => return,
         };
+        match &change {
+            Change::Remove(gone) => {
+                tracing::warn!(node = %gone, "finishing an interrupted membership change: removing");
+            }
+            Change::Add(new) => {
+                tracing::warn!(node = %new.name, "finishing an interrupted membership change: adding");
+            }
+            Change::StepAside => {}
+        }
         tokio::spawn(async move {
             let result = match change {
                 Change::Remove(name) => {
                     tokio::time::timeout(limit, consensus.remove_node(&name)).await
                 }
                 Change::Add(node) => tokio::time::timeout(limit, consensus.add_node(node)).await,
+                Change::StepAside => return,
             };
             if !matches!(result, Ok(Ok(()))) {
                 tracing::warn!(
@@ -300,6 +335,24 @@ impl Agent {
                 );
             }
         });
+    }
+
+    /// This DC is the node an interrupted change removes (it was only in the old config):
+    /// it logs that once per joint, and, like the witness handoff (agent/dc.rs), stops
+    /// heartbeating and campaigning for a while so a remaining member becomes DC and
+    /// finishes the change. Asking openraft to remove the leader would only be refused.
+    fn step_aside(&self, index: Option<u64>) {
+        if lock(&self.departure.stepped_aside).replace(index) != Some(index) {
+            tracing::warn!(
+                "an interrupted membership change removes this DC: handing the DC role to a \
+                 remaining member, which finishes the change"
+            );
+        }
+        let window = Duration::from_millis(self.timing().election_timeout_max_ms * 3);
+        *lock(&self.handoff_until) = Some(Instant::now() + window);
+        self.consensus.set_heartbeat(false);
+        self.consensus.set_elect(false);
+        *lock(&self.elect_enabled) = Some(false);
     }
 
     /// After `herd node add` of a node once removed or left: its old record goes, so it is
@@ -330,8 +383,8 @@ impl Agent {
 }
 
 /// `herd node remove NAME` on the leader: the membership change, the `RemoveNode` record,
-/// then the removed node is told (in the background). A node that is online or suspect may
-/// run resources: it is refused unless `force` (see [`refuse_running`]).
+/// then the removed node is told (in the background). A node that is online, suspect or lost
+/// may run resources: it is refused unless `force` (see [`refuse_running`]).
 pub(crate) async fn node_remove(agent: &Arc<Agent>, name: String, force: bool) -> Response {
     let error = |message: String| Response::Error { message };
     if name == agent.name {
@@ -362,6 +415,7 @@ pub(crate) async fn node_remove(agent: &Arc<Agent>, name: String, force: bool) -
         lock(&agent.departure.telling).insert(name.clone(), (addrs, until));
     }
     if let Err(e) = agent.consensus.remove_node(&name).await {
+        lock(&agent.departure.telling).remove(&name);
         return error(format!("cannot remove node {name}: {e}"));
     }
     match agent
@@ -380,13 +434,27 @@ pub(crate) async fn node_remove(agent: &Arc<Agent>, name: String, force: bool) -
 }
 
 /// Why removing `name` now is refused, if it is: a node the cluster records online or
-/// suspect holds (or may hold) a lease and run resources. Its record would become `left`,
-/// which says "nothing runs there", before its stop has finished, so the safe way is to stop
-/// it first (a graceful leave records `left` only after a clean stop). `force` overrides.
+/// suspect holds (or may hold) a lease and run resources, and a lost one was never confirmed
+/// stopped (it may be cut off, or its stop hung). Its record would become `left`, which says
+/// "nothing runs there, recover at once", so the safe way is to stop it first (a graceful
+/// leave records `left` only after a clean stop). `force` overrides.
 fn refuse_running(name: &str, committed: Option<NodeState>, force: bool) -> Option<String> {
     let state = committed?;
-    if force || !matches!(state, NodeState::Online | NodeState::Suspect) {
+    if force
+        || !matches!(
+            state,
+            NodeState::Online | NodeState::Suspect | NodeState::Lost
+        )
+    {
         return None;
+    }
+    if state == NodeState::Lost {
+        return Some(format!(
+            "node {name} is lost and may still be running resources: it was not confirmed \
+             stopped (it may be cut off from the cluster, or its stop hung); make sure it is \
+             powered off (or herd and its resources are stopped on it), then run `herd node \
+             remove --force {name}`"
+        ));
     }
     Some(format!(
         "node {name} is {} and may be running resources; stop it first (`systemctl stop herd` \
@@ -397,13 +465,26 @@ fn refuse_running(name: &str, committed: Option<NodeState>, force: bool) -> Opti
 }
 
 /// Tells a removed node, retrying for a few seconds (it may be down: then it learns from
-/// the DC's answer to its first hello when it comes back).
+/// the DC's answer to its first hello when it comes back). Each try first checks that the
+/// removal still stands: a node added again (maybe a new process on a fresh data_dir) must
+/// not be told.
 async fn tell_removed(agent: Arc<Agent>, name: String) {
     let msg = ClusterMsg::Removed {
         dc: agent.name.clone(),
     };
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
+        let record = agent
+            .consensus
+            .applied()
+            .state
+            .nodes
+            .get(&name)
+            .map(|r| r.state);
+        if !removal_stands(is_member(&agent.consensus.status(), &name), record) {
+            tracing::debug!(node = %name, "not telling: the node is no longer removed");
+            break;
+        }
         if let Ok(ClusterReply::Done) = agent.call(&name, &msg, Duration::from_secs(1)).await {
             tracing::info!(node = %name, "told the removed node");
             break;
@@ -411,6 +492,38 @@ async fn tell_removed(agent: Arc<Agent>, name: String) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     lock(&agent.departure.telling).remove(&name);
+}
+
+/// The change that finishes a joint membership from `first` (old voters) to `last` (new
+/// voters): remove a node only in the old one, else add one only in the new one; when the
+/// node to remove is `me` (this DC), step aside instead.
+fn plan_roll_forward(
+    first: &std::collections::BTreeSet<u64>,
+    last: &std::collections::BTreeSet<u64>,
+    node: impl Fn(&u64) -> Option<herd_raft::HerdNode>,
+    me: &str,
+) -> Option<Change> {
+    let gone: Vec<herd_raft::HerdNode> = first.difference(last).filter_map(&node).collect();
+    if gone.iter().any(|n| n.name == me) {
+        return Some(Change::StepAside);
+    }
+    if let Some(gone) = gone.into_iter().next() {
+        return Some(Change::Remove(gone.name));
+    }
+    last.difference(first).find_map(&node).map(Change::Add)
+}
+
+/// Whether a removal still stands: the node is no member and its record is `left` (a node
+/// added again is a member, and its record was reset).
+fn removal_stands(member: bool, record: Option<NodeState>) -> bool {
+    !member && record == Some(NodeState::Left)
+}
+
+/// Whether a `Removed` notice from `from` counts on this node: only from its current leader,
+/// and only once it belongs to a cluster (a fresh process on a new data_dir is not the node
+/// that was removed).
+pub(crate) fn notice_counts(initialized: bool, leader: Option<&str>, from: &str) -> bool {
+    initialized && leader == Some(from)
 }
 
 /// The DC epoch check shared by the leave and removal paths: the epoch of a fresh DC.
@@ -432,10 +545,87 @@ mod tests {
             );
             assert_eq!(refuse_running("n3", Some(state), true), None);
         }
-        for state in [NodeState::Offline, NodeState::Lost, NodeState::Left] {
+        let lost = refuse_running("n3", Some(NodeState::Lost), false).expect("refused");
+        assert!(
+            lost.contains("n3")
+                && lost.contains("not confirmed stopped")
+                && lost.contains("powered off")
+                && lost.contains("--force"),
+            "{lost}"
+        );
+        assert_eq!(refuse_running("n3", Some(NodeState::Lost), true), None);
+        for state in [NodeState::Offline, NodeState::Left] {
             assert_eq!(refuse_running("n3", Some(state), false), None);
         }
         // A learner never recorded yet (added, never online) is not running anything.
         assert_eq!(refuse_running("n3", None, false), None);
+    }
+
+    #[test]
+    fn a_removal_notice_counts_only_from_the_current_leader_once_initialized() {
+        assert!(notice_counts(true, Some("n1"), "n1"));
+        // A fresh process on a new data_dir, not yet (re)added: not the removed node.
+        assert!(!notice_counts(false, Some("n1"), "n1"));
+        assert!(!notice_counts(false, None, "n1"));
+        assert!(!notice_counts(true, Some("n2"), "n1"));
+        assert!(!notice_counts(true, None, "n1"));
+    }
+
+    #[test]
+    fn a_node_added_again_is_not_told_it_was_removed() {
+        assert!(removal_stands(false, Some(NodeState::Left)));
+        // Added again: a member (learner) at once, and `forget_left` resets the record.
+        assert!(!removal_stands(true, Some(NodeState::Left)));
+        assert!(!removal_stands(false, Some(NodeState::Offline)));
+        assert!(!removal_stands(true, None));
+    }
+
+    fn herd_node(name: &str) -> herd_raft::HerdNode {
+        herd_raft::HerdNode {
+            name: name.to_string(),
+            addrs: vec![format!("{name}:7400")],
+            witness: false,
+        }
+    }
+
+    #[test]
+    fn a_dc_that_the_interrupted_change_removes_steps_aside() {
+        let names = ["n1", "n2", "n3", "n4"];
+        let node = |id: &u64| Some(herd_node(names[usize::try_from(*id).ok()? - 1]));
+        let set = |ids: &[u64]| {
+            ids.iter()
+                .copied()
+                .collect::<std::collections::BTreeSet<u64>>()
+        };
+        let (old, new) = (set(&[1, 2, 3]), set(&[1, 2]));
+        assert_eq!(
+            plan_roll_forward(&old, &new, node, "n3"),
+            Some(Change::StepAside)
+        );
+        assert_eq!(
+            plan_roll_forward(&old, &new, node, "n1"),
+            Some(Change::Remove("n3".to_string()))
+        );
+        let grown = set(&[1, 2, 3, 4]);
+        assert_eq!(
+            plan_roll_forward(&old, &grown, node, "n1"),
+            Some(Change::Add(herd_node("n4")))
+        );
+        assert_eq!(plan_roll_forward(&old, &old, node, "n1"), None);
+    }
+
+    #[tokio::test]
+    async fn a_signal_during_a_removal_waits_for_its_stop_and_exits_78() {
+        let departure = Arc::new(Departure::default());
+        assert_eq!(departure.exit_after_signal().await, 0);
+        departure.removed.store(true, Ordering::SeqCst);
+        let stopper = departure.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            stopper.exit.send_replace(Some(Exit::Removed));
+        });
+        let began = std::time::Instant::now();
+        assert_eq!(departure.exit_after_signal().await, EXIT_REMOVED);
+        assert!(began.elapsed() >= Duration::from_millis(100));
     }
 }
