@@ -1,6 +1,6 @@
 //! A node removed from the cluster learns it and goes away: the DC answers its hellos and
 //! renewals with `Removed` (and tells it once right after `herd node remove` commits); the
-//! node then logs one line, stops its resources (`AgentHooks::stop_for_leave`), keeps a
+//! node then logs one line, stops its resources (`AgentHooks::stop_for_removal`), keeps a
 //! marker file and exits with [`EXIT_REMOVED`], which the systemd unit does not restart.
 //! Restarted with the same data directory, it finds the marker and exits at once, before Raft
 //! starts. The
@@ -220,7 +220,7 @@ impl Agent {
         self.consensus.set_elect(false);
         let agent = self.clone();
         tokio::spawn(async move {
-            if !agent.hooks.stop_for_leave().await {
+            if !agent.hooks.stop_for_removal().await {
                 tracing::error!(
                     "some resources may still run on this removed node: the cluster counts it \
                      as left, so stop them by hand or power the node off"
