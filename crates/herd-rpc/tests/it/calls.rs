@@ -38,18 +38,16 @@ async fn transports_talk_over_ipv6() {
         return;
     };
     let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
-    let n1 = Transport::start_on(
+    let n1 = start(
         config("n1", vec![peer("n2", &[addr2])], key(1)),
-        vec![l1],
+        l1,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
-    let _n2 = Transport::start_on(
+    );
+    let _n2 = start(
         config("n2", vec![peer("n1", &[addr1])], key(1)),
-        vec![l2],
+        l2,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
+    );
     let answer = n1
         .call("n2", Bytes::from_static(b"v6"), CALL_TIMEOUT)
         .await

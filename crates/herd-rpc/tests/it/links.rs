@@ -9,18 +9,16 @@ async fn dead_first_address_fails_over_to_the_second() {
     let dead = listener().await.local_addr().unwrap();
     let (l1, l2) = (listener().await, listener().await);
     let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
-    let n1 = Transport::start_on(
+    let n1 = start(
         config("n1", vec![peer("n2", &[dead, addr2])], key(1)),
-        vec![l1],
+        l1,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
-    let _n2 = Transport::start_on(
+    );
+    let _n2 = start(
         config("n2", vec![peer("n1", &[addr1])], key(1)),
-        vec![l2],
+        l2,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
+    );
     let answer = n1
         .call("n2", Bytes::from_static(b"via second"), CALL_TIMEOUT)
         .await
@@ -46,12 +44,11 @@ async fn traffic_moves_to_the_second_link_when_the_first_goes_silent() {
     );
     let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
     tokio::spawn(run_relay(relay, addr2a, cut.clone(), None));
-    let n1 = Transport::start_on(
+    let n1 = start(
         config("n1", vec![peer("n2", &[relay_addr, addr2b])], key(1)),
-        vec![l1],
+        l1,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
+    );
     let _n2 = Transport::start_on(
         config("n2", vec![peer("n1", &[addr1])], key(1)),
         vec![l2a, l2b],
@@ -82,18 +79,16 @@ async fn traffic_moves_to_the_second_link_when_the_first_goes_silent() {
 async fn restarted_peer_is_reconnected() {
     let (l1, l2) = (listener().await, listener().await);
     let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
-    let n1 = Transport::start_on(
+    let n1 = start(
         config("n1", vec![peer("n2", &[addr2])], key(1)),
-        vec![l1],
+        l1,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
-    let n2 = Transport::start_on(
+    );
+    let n2 = start(
         config("n2", vec![peer("n1", &[addr1])], key(1)),
-        vec![l2],
+        l2,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
+    );
     n1.call("n2", Bytes::from_static(b"1"), CALL_TIMEOUT)
         .await
         .unwrap();
@@ -101,12 +96,11 @@ async fn restarted_peer_is_reconnected() {
     drop(n2);
     wait_until(|| n1.links()[0].state == LinkState::Down).await;
     let l2 = TcpListener::bind(addr2).await.unwrap();
-    let _n2 = Transport::start_on(
+    let _n2 = start(
         config("n2", vec![peer("n1", &[addr1])], key(1)),
-        vec![l2],
+        l2,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
+    );
     wait_until(|| n1.is_connected("n2")).await;
     let answer = n1
         .call("n2", Bytes::from_static(b"2"), CALL_TIMEOUT)
@@ -120,22 +114,20 @@ async fn restarted_peer_is_redialed_without_waiting_for_backoff() {
     let (l1, l2) = (listener().await, listener().await);
     let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
     drop(l2);
-    let n1 = Transport::start_on(
+    let n1 = start(
         config("n1", vec![peer("n2", &[addr2])], key(1)),
-        vec![l1],
+        l1,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
+    );
     // n2 is down for a while: n1's backoff grows to its 1 s ceiling.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let l2 = TcpListener::bind(addr2).await.unwrap();
     let started = Instant::now();
-    let _n2 = Transport::start_on(
+    let _n2 = start(
         config("n2", vec![peer("n1", &[addr1])], key(1)),
-        vec![l2],
+        l2,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
+    );
     wait_until(|| n1.links()[0].state == LinkState::Up).await;
     let took = started.elapsed();
     assert!(
@@ -157,18 +149,16 @@ async fn shutdown_ends_calls_in_progress_at_once() {
     }
     let (l1, l2) = (listener().await, listener().await);
     let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
-    let n1 = Transport::start_on(
+    let n1 = start(
         config("n1", vec![peer("n2", &[addr2])], key(1)),
-        vec![l1],
+        l1,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
-    let _n2 = Transport::start_on(
+    );
+    let _n2 = start(
         config("n2", vec![peer("n1", &[addr1])], key(1)),
-        vec![l2],
+        l2,
         Arc::new(Slow),
-    )
-    .unwrap();
+    );
     let pending = tokio::spawn({
         let n1 = n1.clone();
         async move {
@@ -230,18 +220,16 @@ async fn large_frame_on_a_slow_link_keeps_the_link_up() {
     let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
     let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
     tokio::spawn(run_relay(relay, addr2, cut, Some(4_000_000)));
-    let n1 = Transport::start_on(
+    let n1 = start(
         config("n1", vec![peer("n2", &[relay_addr])], key(1)),
-        vec![l1],
+        l1,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
-    let _n2 = Transport::start_on(
+    );
+    let _n2 = start(
         config("n2", vec![peer("n1", &[addr1])], key(1)),
-        vec![l2],
+        l2,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
+    );
     n1.call("n2", Bytes::from_static(b"warm"), CALL_TIMEOUT)
         .await
         .unwrap();
@@ -263,12 +251,11 @@ async fn missing_link_address_does_not_stop_the_transport() {
     let addr1 = l1.local_addr().unwrap();
     let free = listener().await.local_addr().unwrap();
     let absent: SocketAddr = "192.0.2.1:7400".parse().unwrap();
-    let n1 = Transport::start_on(
+    let n1 = start(
         config("n1", vec![peer("n2", &[free, absent])], key(1)),
-        vec![l1],
+        l1,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
+    );
     let mut c2 = config("n2", vec![peer("n1", &[addr1])], key(1));
     c2.listen = vec![free, absent];
     let n2 = Transport::start(c2, Arc::new(Echo::default()))

@@ -75,6 +75,11 @@ fn patient(mut config: TransportConfig) -> TransportConfig {
     config
 }
 
+/// Starts a transport on one listener: the tests' usual node.
+fn start(config: TransportConfig, listener: TcpListener, handler: Arc<dyn Handler>) -> Transport {
+    Transport::start_on(config, vec![listener], handler).unwrap()
+}
+
 fn peer(name: &str, addrs: &[SocketAddr]) -> Peer {
     Peer {
         name: name.to_string(),
@@ -95,18 +100,16 @@ async fn pair() -> Pair {
     let (l1, l2) = (listener().await, listener().await);
     let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
     let (h1, h2) = (Arc::new(Echo::default()), Arc::new(Echo::default()));
-    let n1 = Transport::start_on(
+    let n1 = start(
         config("n1", vec![peer("n2", &[addr2])], key(1)),
-        vec![l1],
+        l1,
         h1.clone(),
-    )
-    .unwrap();
-    let n2 = Transport::start_on(
+    );
+    let n2 = start(
         config("n2", vec![peer("n1", &[addr1])], key(1)),
-        vec![l2],
+        l2,
         h2.clone(),
-    )
-    .unwrap();
+    );
     Pair {
         n1,
         n2,

@@ -24,18 +24,16 @@ async fn wrong_key_is_refused_and_the_handler_never_runs() {
     let (l1, l2) = (listener().await, listener().await);
     let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
     let (h1, h2) = (Arc::new(Echo::default()), Arc::new(Echo::default()));
-    let n1 = Transport::start_on(
+    let n1 = start(
         config("n1", vec![peer("n2", &[addr2])], key(1)),
-        vec![l1],
+        l1,
         h1.clone(),
-    )
-    .unwrap();
-    let intruder = Transport::start_on(
+    );
+    let intruder = start(
         config("n2", vec![peer("n1", &[addr1])], key(2)),
-        vec![l2],
+        l2,
         h2.clone(),
-    )
-    .unwrap();
+    );
     let err = intruder
         .call("n1", Bytes::from_static(b"x"), Duration::from_millis(700))
         .await
@@ -130,12 +128,7 @@ async fn oversized_frame_is_refused_and_the_listener_keeps_serving() {
     let (l1, l2) = (listener().await, listener().await);
     let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
     let (h1, h2) = (Arc::new(Echo::default()), Arc::new(Echo::default()));
-    let n1 = Transport::start_on(
-        config("n1", vec![peer("n2", &[addr2])], key(1)),
-        vec![l1],
-        h1,
-    )
-    .unwrap();
+    let n1 = start(config("n1", vec![peer("n2", &[addr2])], key(1)), l1, h1);
     let mut small = config("n2", vec![peer("n1", &[addr1])], key(1));
     small.frame_bytes_max = 1024;
     let _n2 = Transport::start_on(small, vec![l2], h2.clone()).unwrap();
@@ -189,18 +182,16 @@ async fn repeated_wrong_key_dials_are_logged_once() {
     let (l1, l2) = (listener().await, listener().await);
     let addr1 = l1.local_addr().unwrap();
     let h1 = Arc::new(Echo::default());
-    let _n1 = Transport::start_on(
+    let _n1 = start(
         config("n1", vec![peer("n2", &[dead])], key(1)),
-        vec![l1],
+        l1,
         h1.clone(),
-    )
-    .unwrap();
-    let intruder = Transport::start_on(
+    );
+    let intruder = start(
         config("n2", vec![peer("n1", &[addr1])], key(2)),
-        vec![l2],
+        l2,
         Arc::new(Echo::default()),
-    )
-    .unwrap();
+    );
     // Let the intruder redial several times (backoff 50 ms, doubling).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let attempts = intruder.links()[0].changes;
