@@ -37,17 +37,7 @@ async fn transports_talk_over_ipv6() {
         println!("skipped: no IPv6 loopback here");
         return;
     };
-    let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
-    let n1 = start(
-        config("n1", vec![peer("n2", &[addr2])], key(1)),
-        l1,
-        Arc::new(Echo::default()),
-    );
-    let _n2 = start(
-        config("n2", vec![peer("n1", &[addr1])], key(1)),
-        l2,
-        Arc::new(Echo::default()),
-    );
+    let Pair { n1, n2: _n2, .. } = pair_on(l1, l2, |addr2| vec![addr2]);
     let answer = n1
         .call("n2", Bytes::from_static(b"v6"), CALL_TIMEOUT)
         .await

@@ -8,17 +8,7 @@ async fn dead_first_address_fails_over_to_the_second() {
     // An address that refuses connections: bind, note the port, close.
     let dead = listener().await.local_addr().unwrap();
     let (l1, l2) = (listener().await, listener().await);
-    let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
-    let n1 = start(
-        config("n1", vec![peer("n2", &[dead, addr2])], key(1)),
-        l1,
-        Arc::new(Echo::default()),
-    );
-    let _n2 = start(
-        config("n2", vec![peer("n1", &[addr1])], key(1)),
-        l2,
-        Arc::new(Echo::default()),
-    );
+    let Pair { n1, n2: _n2, .. } = pair_on(l1, l2, |addr2| vec![dead, addr2]);
     let answer = n1
         .call("n2", Bytes::from_static(b"via second"), CALL_TIMEOUT)
         .await
@@ -78,17 +68,8 @@ async fn traffic_moves_to_the_second_link_when_the_first_goes_silent() {
 #[tokio::test]
 async fn restarted_peer_is_reconnected() {
     let (l1, l2) = (listener().await, listener().await);
-    let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
-    let n1 = start(
-        config("n1", vec![peer("n2", &[addr2])], key(1)),
-        l1,
-        Arc::new(Echo::default()),
-    );
-    let n2 = start(
-        config("n2", vec![peer("n1", &[addr1])], key(1)),
-        l2,
-        Arc::new(Echo::default()),
-    );
+    let addr1 = l1.local_addr().unwrap();
+    let Pair { n1, n2, addr2, .. } = pair_on(l1, l2, |addr2| vec![addr2]);
     n1.call("n2", Bytes::from_static(b"1"), CALL_TIMEOUT)
         .await
         .unwrap();

@@ -97,11 +97,20 @@ struct Pair {
 }
 
 async fn pair() -> Pair {
-    let (l1, l2) = (listener().await, listener().await);
+    pair_on(listener().await, listener().await, |addr2| vec![addr2])
+}
+
+/// Two nodes on these listeners; n1 reaches n2 at `route(n2's address)` (a dead address
+/// first, a relay instead, ...), n2 reaches n1 directly.
+fn pair_on(
+    l1: TcpListener,
+    l2: TcpListener,
+    route: impl FnOnce(SocketAddr) -> Vec<SocketAddr>,
+) -> Pair {
     let (addr1, addr2) = (l1.local_addr().unwrap(), l2.local_addr().unwrap());
     let (h1, h2) = (Arc::new(Echo::default()), Arc::new(Echo::default()));
     let n1 = start(
-        config("n1", vec![peer("n2", &[addr2])], key(1)),
+        config("n1", vec![peer("n2", &route(addr2))], key(1)),
         l1,
         h1.clone(),
     );
