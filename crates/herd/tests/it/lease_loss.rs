@@ -32,8 +32,10 @@ pub(crate) fn signal(cluster: &Cluster, i: usize, sig: &str) {
     assert!(status.success(), "kill {sig} {pid}");
 }
 
-#[test]
-fn node_that_loses_its_lease_stops_every_resource_and_logs_the_report() {
+/// Three formed agents on loopback; n1 was restarted with Dummy resources d1 and d2 running
+/// (seeded while it was down), so its new agent probes them as active. Returns the cluster
+/// and each resource with its Dummy state file.
+pub(crate) fn three_nodes_with_dummies_running_on_n1() -> (Cluster, Vec<(&'static str, String)>) {
     let mut cluster = Cluster::loopback(3);
     let states: Vec<(&str, String)> = ["d1", "d2"]
         .iter()
@@ -50,6 +52,13 @@ fn node_that_loses_its_lease_stops_every_resource_and_logs_the_report() {
     cluster.kill(0);
     seed_running_dummies(&data_dir, "n1", &states);
     cluster.start(0);
+    (cluster, states)
+}
+
+#[test]
+fn node_that_loses_its_lease_stops_every_resource_and_logs_the_report() {
+    let (cluster, states) = three_nodes_with_dummies_running_on_n1();
+    let data_dir = cluster.agents[0].data_dir.clone();
     cluster.wait_for(Duration::from_secs(15), "n1 online with a lease", |c| {
         inner(c.fast_status(0)).is_some_and(|s| {
             dc(&s).is_some()

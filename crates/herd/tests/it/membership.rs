@@ -353,20 +353,7 @@ fn sigterm_leaves_gracefully_and_a_restart_rejoins() {
 
 #[test]
 fn sigterm_stops_running_resources_before_the_node_is_recorded_left() {
-    let mut cluster = Cluster::loopback(3);
-    let states: Vec<(&str, String)> = ["d1", "d2"]
-        .iter()
-        .map(|r| (*r, cluster.dir.path().join(format!("{r}.state"))))
-        .map(|(r, p)| (r, p.display().to_string()))
-        .collect();
-    let data_dir = cluster.agents[0].data_dir.clone();
-    cluster.start_all();
-    cluster.wait_for(Duration::from_secs(15), "a DC", |c| {
-        inner(c.fast_status(0)).is_some_and(|s| dc(&s).is_some())
-    });
-    cluster.kill(0);
-    crate::lease_loss::seed_running_dummies(&data_dir, "n1", &states);
-    cluster.start(0);
+    let (mut cluster, states) = crate::lease_loss::three_nodes_with_dummies_running_on_n1();
     cluster.wait_for(Duration::from_secs(15), "n1 online with a lease", |c| {
         inner(c.fast_status(0)).is_some_and(|s| {
             s["lease"] == true && node_state(&s, "n1").as_deref() == Some("online")
