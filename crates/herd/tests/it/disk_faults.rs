@@ -101,11 +101,17 @@ fn cluster_on_tmpfs(size: &str, extra: &str) -> Option<(Cluster, Vec<Tmpfs>)> {
 }
 
 /// Formed, and every node holds its lease (a DC's first own grant can come after the others).
-fn formed_with_leases(cluster: &mut Cluster, limit: Duration) {
+/// Waits until the cluster has formed and every node holds its lease; returns the DC's name
+/// and index.
+fn formed_with_leases(cluster: &mut Cluster, limit: Duration) -> (String, usize) {
     wait_formed(cluster, limit);
     cluster.wait_for(limit, "every node holding its lease", |c| {
         (0..3).all(|i| inner(c.fast_status(i)).is_some_and(|s| s["lease"] == true))
     });
+    let dc_name = dc(&inner(cluster.fast_status(0)).expect("a formed node answers"))
+        .expect("a formed cluster has a DC");
+    let dc_i = cluster.index_of(&dc_name);
+    (dc_name, dc_i)
 }
 
 fn set_cib(cluster: &Cluster, i: usize, epoch: u64, filler: usize) -> Value {
@@ -126,9 +132,7 @@ fn full_disk_on_a_follower_makes_it_unhealthy_lost_and_it_rejoins_after_a_restar
     else {
         return;
     };
-    formed_with_leases(&mut cluster, Duration::from_secs(20));
-    let dc_name = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let dc_i = cluster.index_of(&dc_name);
+    let (dc_name, dc_i) = formed_with_leases(&mut cluster, Duration::from_secs(20));
     let f = (dc_i + 1) % 3;
     let follower = cluster.agents[f].name.clone();
     let data_dir = cluster.agents[f].data_dir.display().to_string();
@@ -204,9 +208,7 @@ fn full_disk_on_the_dc_elects_a_new_dc_and_the_old_one_loses_its_lease() {
     else {
         return;
     };
-    formed_with_leases(&mut cluster, Duration::from_secs(20));
-    let old = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let old_i = cluster.index_of(&old);
+    let (old, old_i) = formed_with_leases(&mut cluster, Duration::from_secs(20));
     let others: Vec<usize> = (0..3).filter(|i| *i != old_i).collect();
 
     mounts[old_i].fill(0);
@@ -244,9 +246,7 @@ fn admin_writes_are_refused_below_min_free_mb() {
     let Some((mut cluster, mounts)) = cluster_on_tmpfs("96m", "") else {
         return;
     };
-    formed_with_leases(&mut cluster, Duration::from_secs(20));
-    let dc_name = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let dc_i = cluster.index_of(&dc_name);
+    let (dc_name, dc_i) = formed_with_leases(&mut cluster, Duration::from_secs(20));
     let f = (dc_i + 1) % 3;
     assert_eq!(set_cib(&cluster, f, 1, 100)["result"], "done");
 
@@ -298,9 +298,7 @@ fn slow_fsync_on_a_follower_is_warned_once_and_expires_no_lease() {
         ],
     ];
     let mut cluster = Cluster::with_addrs(&addrs, &slow, "");
-    formed_with_leases(&mut cluster, Duration::from_secs(30));
-    let dc_name = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let dc_i = cluster.index_of(&dc_name);
+    let (_, dc_i) = formed_with_leases(&mut cluster, Duration::from_secs(30));
     let term = inner(cluster.fast_status(dc_i)).unwrap()["term"].clone();
     for epoch in 1..=4 {
         assert_eq!(set_cib(&cluster, dc_i, epoch, 100)["result"], "done");
@@ -358,9 +356,7 @@ fn follower_back_from_a_full_disk_rejoins_by_snapshot() {
     else {
         return;
     };
-    formed_with_leases(&mut cluster, Duration::from_secs(20));
-    let dc_name = dc(&inner(cluster.fast_status(0)).unwrap()).unwrap();
-    let dc_i = cluster.index_of(&dc_name);
+    let (_, dc_i) = formed_with_leases(&mut cluster, Duration::from_secs(20));
     let f = (dc_i + 1) % 3;
     let follower = cluster.agents[f].name.clone();
     mounts[f].fill(0);
